@@ -1,0 +1,117 @@
+# cython: language_level=3
+"""FM-index shard kernels: LF-mapping, backward search, locate, extract.
+
+Ferragina & Manzini, "Opportunistic data structures with applications", FOCS 2000.
+
+A shard indexes T = doc_0 sep doc_1 sep ... doc_{k-1} sep (N symbols) plus a
+virtual end marker $.  Rows: N + 1; C[c] = 1 + (symbols of T smaller than c).
+The row r0 of suffix 0 (whose BWT symbol is $) stores ``sep`` in the wavelet
+tree, so for c == sep: LF(i) = C[sep] + rank_sep(i) - [i > r0].  Patterns never
+contain ``sep`` (it is a byte absent from the corpus, or 256), so occurrences
+can never cross a document boundary and backward search needs no correction.
+All kernels are ``noexcept nogil`` and allocate nothing.
+"""
+from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
+from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
+from packed_ints cimport packed_t, packed_get
+from sampled_rows cimport sampled_rows_t, sampled_rank
+
+ctypedef struct fm_shard_t:
+    wt_t wt                    # the BWT
+    const uint64_t *C          # (sigma + 1,) C[c] = 1 + #symbols of T below c
+    uint32_t sep               # separator symbol
+    uint64_t r0                # row holding the virtual $ (stored as sep)
+    uint64_t n_rows            # N + 1
+    uint64_t sa_rate           # text-order SA sampling rate
+    sampled_rows_t sampled     # which rows carry an SA sample
+    packed_t sa_samples        # (p / sa_rate) of each sampled row, in row order
+    uint64_t isa_rate          # ISA sampling rate
+    packed_t isa_samples       # row of position k * isa_rate
+    packed_t doc_end_rows      # row of the separator that ends document d
+    const uint64_t *doc_starts # (n_docs + 1,) start of each document in T; last = N
+    uint64_t n_docs
+
+
+cdef inline uint64_t fm_lf(const fm_shard_t *fm, uint64_t row, uint32_t *c) noexcept nogil:
+    """LF(row) and the BWT symbol at row.  row != r0."""
+    cdef uint64_t r = wt_inverse_select(&fm.wt, row, c)
+    if c[0] == fm.sep and row > fm.r0:
+        r -= 1
+    return fm.C[c[0]] + r
+
+
+cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const uint8_t *P, uint64_t m,
+                                        uint64_t *sp) noexcept nogil:
+    """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
+
+    O(m * H0) cache lines.
+    """
+    cdef uint64_t s = 0, e = fm.n_rows, k = m
+    cdef uint32_t c
+    while k > 0:
+        k -= 1
+        c = P[k]
+        if c >= fm.wt.sigma or c == fm.sep or fm.wt.code_len[c] == 0:
+            sp[0] = 0
+            return 0
+        wt_rank_pair(&fm.wt, c, &s, &e)
+        if s >= e:
+            sp[0] = 0
+            return 0
+        s += fm.C[c]
+        e += fm.C[c]
+    sp[0] = s
+    return e - s
+
+
+cdef inline uint64_t fm_locate_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """Text position of the suffix at ``row`` (row >= 1): at most sa_rate - 1 LF steps."""
+    cdef uint64_t steps = 0
+    cdef int64_t j
+    cdef uint32_t c
+    while True:
+        j = sampled_rank(&fm.sampled, row)
+        if j >= 0:
+            return packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + steps
+        row = fm_lf(fm, row, &c)
+        steps += 1
+
+
+cdef inline uint64_t fm_doc_of(const fm_shard_t *fm, uint64_t pos) noexcept nogil:
+    """Document containing text position pos (binary search over doc_starts)."""
+    cdef uint64_t lo = 0, hi = fm.n_docs, mid
+    # last d with doc_starts[d] <= pos
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if fm.doc_starts[mid] <= pos:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
+                            uint8_t *out) noexcept nogil:
+    """Bytes [a, b) of document doc into out (b - a bytes).  0 <= a <= b <= len(doc).
+
+    Starts at the nearest ISA sample (or the document's end) at or after b and
+    walks LF backwards: at most b - a + isa_rate - 1 steps.
+    """
+    cdef uint64_t s = fm.doc_starts[doc]
+    cdef uint64_t e = fm.doc_starts[doc + 1] - 1        # position of the separator
+    cdef uint64_t hi = s + b, lo = s + a
+    cdef uint64_t q = ((hi + fm.isa_rate - 1) // fm.isa_rate) * fm.isa_rate
+    cdef uint64_t row
+    cdef uint32_t c
+    if a >= b:
+        return
+    if q >= e:
+        q = e
+        row = packed_get(&fm.doc_end_rows, doc)
+    else:
+        row = packed_get(&fm.isa_samples, q // fm.isa_rate)
+    while q > lo:
+        row = fm_lf(fm, row, &c)
+        q -= 1
+        if q < hi:
+            out[q - lo] = <uint8_t>c

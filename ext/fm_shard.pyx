@@ -1,0 +1,148 @@
+# cython: language_level=3
+"""FMShard: the query face of one index shard (kernels in fm_shard.pxd).
+
+The shard is built from named arrays (numpy arrays or read-only memory maps,
+see fmindex/shard.py for the files) and never copies them.  Validation of the
+arrays happens in Python before any kernel runs; the kernels trust them.
+"""
+import numpy as np
+cimport numpy as cnp
+from cython.parallel cimport prange
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
+from wavelet_tree cimport wt_init
+from packed_ints cimport packed_init
+from fm_shard cimport (fm_shard_t, fm_backward_search, fm_locate_row, fm_extract, fm_lf)
+
+cnp.import_array()
+
+
+cdef class FMShard:
+    """One FM-index shard over documents; all positions are shard-local."""
+    cdef fm_shard_t fm
+    cdef readonly object arrays
+    cdef readonly uint64_t num_bytes     # text bytes (separators excluded)
+
+    def __init__(self, dict arrays, dict params):
+        self.arrays = arrays
+        cdef const uint64_t[::1] lines = arrays["wt_lines"]
+        cdef const uint8_t[::1] nodes = arrays["wt_nodes"].view(np.uint8).reshape(-1)
+        cdef const uint64_t[::1] codes = arrays["wt_codes"]
+        cdef const uint8_t[::1] code_len = arrays["wt_code_len"]
+        cdef const uint64_t[::1] C = arrays["C"]
+        cdef const uint32_t[::1] prefix = arrays["sampled_prefix"]
+        cdef const uint8_t[::1] low = arrays["sampled_low"]
+        cdef const uint64_t[::1] sa = arrays["sa_samples"]
+        cdef const uint64_t[::1] isa = arrays["isa_samples"]
+        cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
+        cdef const uint64_t[::1] starts = arrays["doc_starts"]
+        n_rows = params["n_rows"]
+        wt_init(&self.fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &codes[0], &code_len[0],
+                n_rows, codes.shape[0])
+        self.fm.C = &C[0]
+        self.fm.sep = params["sep"]
+        self.fm.r0 = params["r0"]
+        self.fm.n_rows = n_rows
+        self.fm.sa_rate = params["sa_sample"]
+        self.fm.sampled.prefix = &prefix[0]
+        self.fm.sampled.low = &low[0] if low.shape[0] else NULL
+        self.fm.sampled.n_rows = n_rows
+        self.fm.sampled.n_marks = low.shape[0]
+        packed_init(&self.fm.sa_samples, &sa[0], params["sa_width"], params["n_sa_samples"])
+        self.fm.isa_rate = params["isa_sample"]
+        packed_init(&self.fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
+        packed_init(&self.fm.doc_end_rows, &ends[0], params["row_width"], starts.shape[0] - 1)
+        self.fm.doc_starts = &starts[0]
+        self.fm.n_docs = starts.shape[0] - 1
+        self.num_bytes = params["num_bytes"]
+
+    @property
+    def n_docs(self):
+        return self.fm.n_docs
+
+    @property
+    def n_rows(self):
+        return self.fm.n_rows
+
+    def count(self, bytes pattern):
+        """Occurrences of a non-empty pattern (bytes)."""
+        cdef uint64_t sp, m = PyBytes_GET_SIZE(pattern)
+        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(pattern)
+        if m == 0:
+            return self.num_bytes
+        with nogil:
+            m = fm_backward_search(&self.fm, p, m, &sp)
+        return m
+
+    def search(self, bytes pattern):
+        """(first row, count) of the pattern's suffix-array range."""
+        cdef uint64_t sp, cnt, m = PyBytes_GET_SIZE(pattern)
+        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(pattern)
+        if m == 0:
+            raise ValueError("empty pattern has no single range")
+        with nogil:
+            cnt = fm_backward_search(&self.fm, p, m, &sp)
+        return sp, cnt
+
+    def count_many(self, const uint8_t[::1] buf, const int64_t[::1] offsets, int num_threads=1):
+        """Counts of patterns buf[offsets[i]:offsets[i+1]] (int64 array).  GIL released."""
+        cdef Py_ssize_t n = offsets.shape[0] - 1, i
+        out = np.zeros(max(n, 0), dtype=np.int64)
+        if n <= 0:
+            return out
+        cdef int64_t[::1] o = out
+        cdef const uint8_t *base = &buf[0] if buf.shape[0] else NULL
+        cdef uint64_t sp, m
+        cdef int64_t total = <int64_t>self.num_bytes
+        for i in range(n):
+            if offsets[i] < 0 or offsets[i + 1] < offsets[i] or offsets[i + 1] > buf.shape[0]:
+                raise ValueError("pattern offsets out of range")
+        if num_threads < 1:
+            num_threads = 1
+        for i in prange(n, nogil=True, schedule="dynamic", chunksize=16, num_threads=num_threads):
+            m = offsets[i + 1] - offsets[i]
+            if m == 0:
+                o[i] = total
+            else:
+                o[i] = fm_backward_search(&self.fm, base + offsets[i], m, &sp)
+        return out
+
+    def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):
+        """Text positions (uint64, shard-local, unsorted) of rows [sp, sp + count)."""
+        if count == 0:
+            return np.zeros(0, dtype=np.uint64)
+        if sp < 1 or sp + count > self.fm.n_rows:
+            raise ValueError("row range out of bounds")
+        out = np.empty(count, dtype=np.uint64)
+        cdef uint64_t[::1] o = out
+        cdef Py_ssize_t i, n = count
+        if num_threads < 1:
+            num_threads = 1
+        for i in prange(n, nogil=True, schedule="static", num_threads=num_threads):
+            o[i] = fm_locate_row(&self.fm, sp + i)
+        return out
+
+    def extract(self, uint64_t doc, uint64_t start, uint64_t end):
+        """Bytes [start, end) of shard document ``doc`` (bounds already validated)."""
+        if doc >= self.fm.n_docs:
+            raise IndexError("document out of range")
+        cdef uint64_t length = self.fm.doc_starts[doc + 1] - 1 - self.fm.doc_starts[doc]
+        if end > length:
+            end = length
+        if start > end:
+            start = end
+        out = PyBytes_FromStringAndSize(NULL, end - start)
+        cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
+        with nogil:
+            fm_extract(&self.fm, doc, start, end, o)
+        return out
+
+    def bwt_symbols(self, uint64_t start, uint64_t end):
+        """BWT symbols of rows [start, end) (debugging and tests)."""
+        cdef uint64_t i
+        cdef uint32_t c
+        out = np.empty(end - start, dtype=np.uint32)
+        for i in range(start, end):
+            fm_lf(&self.fm, i, &c) if i != self.fm.r0 else None
+            out[i - start] = c if i != self.fm.r0 else self.fm.sep
+        return out

@@ -1,0 +1,271 @@
+"""One index shard: build it from a text buffer, write it, open it with mmap.
+
+A shard directory holds ``shard.json`` (parameters, per-file size and CRC) and
+one array file per component (see ``SHARD_ARRAYS``).  The query kernels are in
+``ext/fm_shard.pyx``; this module owns the files and their validation.
+"""
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from . import format as fmt
+from ._bwt_builder import build_bwt_and_samples
+from ._fm_shard import FMShard
+from ._wavelet_tree import NODE_DTYPE, build_wavelet_tree_arrays
+from .errors import CorruptIndexError, IndexFormatError
+
+SHARD_KIND = "fmindex-shard"
+META_BLOCK_DOCS = 64
+
+# array file -> dtype; every shard has all of them
+SHARD_ARRAYS: Dict[str, np.dtype] = {
+    "wt_lines": np.dtype("<u8"),        # wavelet tree bits, RankBitVector line layout
+    "wt_nodes": NODE_DTYPE,             # wavelet tree nodes
+    "wt_codes": np.dtype("<u8"),        # Huffman code per symbol
+    "wt_code_len": np.dtype("u1"),      # code length per symbol (0 = absent)
+    "C": np.dtype("<u8"),               # C array (sigma + 1)
+    "sampled_prefix": np.dtype("<u4"),  # SampledRows block prefix counts
+    "sampled_low": np.dtype("u1"),      # SampledRows low bytes
+    "sa_samples": np.dtype("<u8"),      # packed p / sa_sample
+    "isa_samples": np.dtype("<u8"),     # packed rows of positions k * isa_sample
+    "doc_end_rows": np.dtype("<u8"),    # packed row of each document's separator
+    "doc_starts": np.dtype("<u8"),      # start of each document in the shard text
+    "meta_blob": np.dtype("u1"),        # zlib blocks of JSON metadata lists
+    "meta_offsets": np.dtype("<u8"),    # block offsets into meta_blob
+}
+
+# sizes reported by stats(), grouped by what they pay for
+COMPONENTS = {
+    "bwt (wavelet tree)": ("wt_lines", "wt_nodes", "wt_codes", "wt_code_len", "C"),
+    "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
+    "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
+    "documents (boundaries)": ("doc_starts",),
+    "metadata": ("meta_blob", "meta_offsets"),
+}
+
+
+def sort_suffixes(text: np.ndarray) -> np.ndarray:
+    """Suffix array of ``text`` (uint8 or uint16) with the built-in SA-IS."""
+    from ._suffix_array import suffix_array
+    return suffix_array(text)
+
+
+def choose_separator(text: np.ndarray, sep_pos: np.ndarray) -> int:
+    """A byte value absent from the documents (the largest), or 256 if all 256 occur."""
+    hist = np.bincount(text, minlength=256)
+    hist[0] -= sep_pos.shape[0]
+    absent = np.flatnonzero(hist == 0)
+    return int(absent[-1]) if absent.shape[0] else 256
+
+
+def encode_metadata(metas: List[bytes]) -> tuple:
+    """JSON metadata per document -> (blob uint8, block offsets uint64), zlib per 64 docs."""
+    blocks = []
+    offsets = [0]
+    for i in range(0, len(metas), META_BLOCK_DOCS):
+        raw = b"[" + b",".join(metas[i:i + META_BLOCK_DOCS]) + b"]"
+        comp = zlib.compress(raw, 6)
+        blocks.append(comp)
+        offsets.append(offsets[-1] + len(comp))
+    blob = np.frombuffer(b"".join(blocks), dtype=np.uint8)
+    return blob, np.asarray(offsets, dtype=np.uint64)
+
+
+def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out_dir: Path, *,
+                sa_sample: int = 32, isa_sample: int = 64,
+                timings: Optional[Dict[str, float]] = None,
+                phase: Optional[Callable[[str], None]] = None) -> dict:
+    """Build one shard from ``buf`` = doc_0 X doc_1 X ... doc_{k-1} X (X = any placeholder).
+
+    ``buf`` is modified in place (the placeholders become the separator).  Writes the
+    array files and ``shard.json`` into ``out_dir`` (which must exist) and returns the
+    shard's manifest.
+    """
+    timings = timings if timings is not None else {}
+    k = int(doc_lengths.shape[0])
+    if k == 0:
+        raise ValueError("a shard needs at least one document")
+    doc_starts = np.zeros(k + 1, dtype=np.uint64)
+    np.cumsum(doc_lengths.astype(np.uint64) + 1, out=doc_starts[1:])
+    N = int(doc_starts[-1])
+    if N != len(buf):
+        raise ValueError("document lengths do not add up to the buffer size")
+
+    def tick(name, t0):
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    if phase:
+        phase("suffix sort")
+    text = np.frombuffer(buf, dtype=np.uint8)
+    sep_pos = (doc_starts[1:] - 1).astype(np.int64)
+    text[sep_pos] = 0
+    sep = choose_separator(text, sep_pos)
+    if sep < 256:
+        text[sep_pos] = sep
+    else:
+        text = text.astype(np.uint16)
+        text[sep_pos] = 256
+    sa = sort_suffixes(text)
+    t = tick("suffix sort", t)
+    if phase:
+        phase("bwt + samples")
+    out = build_bwt_and_samples(text, sa, sep, sa_sample, isa_sample, doc_starts)
+    del sa
+    t = tick("bwt + samples", t)
+    if phase:
+        phase("wavelet tree")
+    bwt = out.pop("bwt")
+    sigma = 257 if sep == 256 else 256
+    freq = np.bincount(bwt, minlength=sigma).astype(np.uint64)
+    freq[sep] -= 1                      # the fake separator at row r0
+    C = np.ones(sigma + 1, dtype=np.uint64)
+    C[1:] += np.cumsum(freq, dtype=np.uint64)
+    wt = build_wavelet_tree_arrays(bwt, sigma)
+    del bwt
+    t = tick("wavelet tree", t)
+    if phase:
+        phase("write")
+    blob, moffs = encode_metadata(metas)
+    arrays = {
+        "wt_lines": wt["lines"], "wt_nodes": wt["nodes"], "wt_codes": wt["codes"],
+        "wt_code_len": wt["code_len"], "C": C,
+        "sampled_prefix": out["sampled_prefix"], "sampled_low": out["sampled_low"],
+        "sa_samples": out["sa_samples"], "isa_samples": out["isa_samples"],
+        "doc_end_rows": out["doc_end_rows"], "doc_starts": doc_starts,
+        "meta_blob": blob, "meta_offsets": moffs,
+    }
+    files = {}
+    for name, arr in arrays.items():
+        files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
+    params = {
+        "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": sep, "r0": out["r0"],
+        "sigma": sigma, "wt_n_bits": int(wt["n_bits"]),
+        "sa_sample": sa_sample, "isa_sample": isa_sample,
+        "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
+        "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
+        "meta_block_docs": META_BLOCK_DOCS,
+    }
+    manifest = {"format": SHARD_KIND, "format_version": [fmt.FORMAT_MAJOR, fmt.FORMAT_MINOR],
+                "params": params, "files": files}
+    fmt.write_json(out_dir / "shard.json", manifest)
+    tick("write", t)
+    return manifest
+
+
+def _check(cond: bool, what: str, path: Path) -> None:
+    if not cond:
+        raise CorruptIndexError(f"invariant violated: {what}; rebuild the index", str(path))
+
+
+class Shard:
+    """An opened shard: the FMShard kernels plus document boundaries and metadata."""
+
+    def __init__(self, path: "str | Path", verify: "bool | str" = "auto"):
+        self.path = Path(path)
+        man = fmt.read_json(self.path / "shard.json", SHARD_KIND)
+        try:
+            p = {k: int(v) for k, v in man["params"].items()}
+            files = man["files"]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise CorruptIndexError("shard manifest lacks parameters", str(self.path / "shard.json"))
+        self.params = p
+        arrays = {}
+        for name, dtype in SHARD_ARRAYS.items():
+            entry = files.get(name) if isinstance(files, dict) else None
+            if entry is None:
+                raise CorruptIndexError(f"manifest does not list {name}.arr",
+                                        str(self.path / "shard.json"))
+            full = verify is True or (verify == "auto" and entry.get("bytes", 0) <= (1 << 22))
+            arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
+        self._validate(p, arrays)
+        self.arrays = arrays
+        self.fm = FMShard(arrays, p)
+        self.n_docs = p["n_docs"]
+        self.num_bytes = p["num_bytes"]
+        self.doc_starts = arrays["doc_starts"]
+        self._meta_cache: Dict[int, list] = {}
+
+    def _validate(self, p: dict, a: dict) -> None:
+        """Cheap structural invariants: every size the kernels rely on."""
+        from ._rank_bitvector import lines_for_bits
+        sp = self.path
+        sigma, n_rows, k = p["sigma"], p["n_rows"], p["n_docs"]
+        _check(sigma in (256, 257) and p["sep"] < sigma, "alphabet", sp)
+        _check(k >= 1 and n_rows == p["num_bytes"] + k + 1, "sizes", sp)
+        _check(1 <= p["r0"] < n_rows, "r0", sp)
+        _check(a["wt_codes"].shape[0] == sigma and a["wt_code_len"].shape[0] == sigma, "codes", sp)
+        _check(a["C"].shape[0] == sigma + 1 and int(a["C"][0]) == 1 and int(a["C"][-1]) == n_rows
+               and bool(np.all(np.diff(a["C"].astype(np.int64)) >= 0)), "C array", sp)
+        _check(a["wt_lines"].shape[0] == lines_for_bits(p["wt_n_bits"]) * 8, "wavelet tree size", sp)
+        nodes = a["wt_nodes"]
+        nn = nodes.shape[0]
+        _check(nn >= 1 and bool(np.all(nodes["start"] <= p["wt_n_bits"])), "node starts", sp)
+        ch = nodes["child"]
+        _check(bool(np.all((ch < nn) & (ch >= -sigma))), "node children", sp)
+        cl = a["wt_code_len"]
+        _check(bool(np.all(cl <= 64)), "code lengths", sp)
+        _check(int(cl[p["sep"]]) > 0, "separator code", sp)
+        # every code must lead from the root to its own leaf
+        codes = a["wt_codes"]
+        for c in np.flatnonzero(cl):
+            node, code = 0, int(codes[c])
+            for d in range(int(cl[c])):
+                nxt = int(ch[node, code & 1])
+                code >>= 1
+                if d + 1 < int(cl[c]):
+                    _check(nxt >= 0, "code path", sp)
+                    node = nxt
+                else:
+                    _check(nxt == -int(c) - 1, "code leaf", sp)
+        n_marks = p["n_sa_samples"]
+        n_txt = n_rows - 1
+        _check(n_marks == (n_txt + p["sa_sample"] - 1) // p["sa_sample"], "SA sample count", sp)
+        _check(a["sampled_low"].shape[0] == n_marks, "sampled rows", sp)
+        _check(a["sampled_prefix"].shape[0] == (n_rows >> 8) + 2 and
+               int(a["sampled_prefix"][-1]) == n_marks, "sampled prefix", sp)
+        _check(a["sa_samples"].shape[0] == (n_marks * p["sa_width"] + 63) // 64 + 1, "SA samples", sp)
+        _check(p["n_isa_samples"] == (n_txt + p["isa_sample"] - 1) // p["isa_sample"], "ISA count", sp)
+        _check(a["isa_samples"].shape[0] == (p["n_isa_samples"] * p["row_width"] + 63) // 64 + 1,
+               "ISA samples", sp)
+        _check(a["doc_end_rows"].shape[0] == (k * p["row_width"] + 63) // 64 + 1, "doc ends", sp)
+        _check(2 ** p["row_width"] >= n_rows and p["row_width"] <= 57, "row width", sp)
+        ds = a["doc_starts"]
+        _check(ds.shape[0] == k + 1 and int(ds[0]) == 0 and int(ds[-1]) == n_txt, "doc starts", sp)
+        _check(bool(np.all(ds[1:] > ds[:-1])), "doc starts order", sp)
+        mo = a["meta_offsets"]
+        _check(mo.shape[0] == (k + META_BLOCK_DOCS - 1) // META_BLOCK_DOCS + 1 and int(mo[0]) == 0
+               and int(mo[-1]) == a["meta_blob"].shape[0]
+               and bool(np.all(mo[1:] >= mo[:-1])), "metadata offsets", sp)
+
+    def doc_length(self, d: int) -> int:
+        return int(self.doc_starts[d + 1] - self.doc_starts[d]) - 1
+
+    def doc_lengths(self) -> np.ndarray:
+        return (np.diff(self.doc_starts) - 1).astype(np.int64)
+
+    def metadata(self, d: int) -> dict:
+        blk, i = divmod(d, META_BLOCK_DOCS)
+        lst = self._meta_cache.get(blk)
+        if lst is None:
+            mo = self.arrays["meta_offsets"]
+            raw = bytes(self.arrays["meta_blob"][int(mo[blk]):int(mo[blk + 1])])
+            try:
+                lst = json.loads(zlib.decompress(raw))
+            except (zlib.error, ValueError):
+                raise CorruptIndexError(f"metadata block {blk} is corrupted; rebuild the index",
+                                        str(self.path / "meta_blob.arr")) from None
+            if len(self._meta_cache) > 64:
+                self._meta_cache.clear()
+            self._meta_cache[blk] = lst
+        return lst[i]
+
+    def component_bytes(self) -> Dict[str, int]:
+        return {name: int(arr.nbytes) + fmt.HEADER_BYTES for name, arr in self.arrays.items()}
