@@ -1,0 +1,245 @@
+"""The ``fmindex`` command line: build, count, locate, show, extract, stats, verify."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import List, Optional
+
+from . import __version__
+from .errors import FMIndexError
+
+
+def _pattern(args) -> "str | bytes":
+    if getattr(args, "hex", False):
+        try:
+            return bytes.fromhex(args.pattern)
+        except ValueError:
+            raise FMIndexError(f"--hex: {args.pattern!r} is not hexadecimal") from None
+    return args.pattern
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return str(n)
+
+
+def _print_stats(st: dict, out=sys.stdout) -> None:
+    text = max(st["text_bytes"], 1)
+    print(f"documents       {st['documents']:>14,}", file=out)
+    print(f"text bytes      {st['text_bytes']:>14,}", file=out)
+    print(f"shards          {st['shards']:>14,}", file=out)
+    print(f"sampling        SA every {st['sa_sample']}, ISA every {st['isa_sample']}", file=out)
+    print(f"{'component':<24}{'bytes':>14}{'% of text':>11}{'bits/char':>11}", file=out)
+    for name, b in st["components"].items():
+        print(f"{name:<24}{b:>14,}{100 * b / text:>10.1f}%{8 * b / text:>11.3f}", file=out)
+    total = st["index_bytes"]
+    print(f"{'total':<24}{total:>14,}{100 * total / text:>10.1f}%{8 * total / text:>11.3f}",
+          file=out)
+
+
+def cmd_build(args) -> int:
+    from .builder import build
+    t0 = time.perf_counter()
+    idx = build(args.inputs, args.output, text_field=args.text_field, skip_bad=args.skip_bad,
+                sa_sample=args.sa_sample, isa_sample=args.isa_sample,
+                shard_size=args.shard_size, overwrite=args.force,
+                progress=not args.quiet and sys.stderr.isatty() or args.progress,
+                validate_utf8=not args.no_utf8_check)
+    dt = time.perf_counter() - t0
+    if not args.quiet:
+        st = idx.stats()
+        man = idx.manifest
+        print(f"built {args.output} in {dt:.1f} s "
+              f"({st['text_bytes'] / 1e6 / max(dt, 1e-9):.1f} MB/s)")
+        phases = ", ".join(f"{k} {v:.1f}s" for k, v in man.get("timings", {}).items())
+        print(f"phases: {phases}")
+        if man.get("skipped_records"):
+            print(f"skipped {man['skipped_records']} bad records, e.g.:")
+            for ex in man.get("skipped_examples", [])[:3]:
+                print(f"  {ex}")
+        _print_stats(st)
+    return 0
+
+
+def cmd_count(args) -> int:
+    from .index import open_index
+    idx = open_index(args.index)
+    pats = [_pattern(args)] + [p for p in (args.more or [])]
+    for p in pats:
+        c = idx.count(p)
+        print(c if len(pats) == 1 else f"{c}\t{p}")
+    return 0
+
+
+def cmd_locate(args) -> int:
+    from .index import open_index
+    idx = open_index(args.index)
+    pat = _pattern(args)
+    res = idx.locate(pat, limit=args.limit)
+    plen = len(pat.encode() if isinstance(pat, str) else pat)
+    if args.json:
+        for doc, off in res:
+            print(json.dumps({"doc": int(doc), "offset": int(off)}))
+        return 0
+    for doc, off in res:
+        sn = idx.snippet(int(doc), int(off), plen, context=args.context)
+        print(f"{int(doc)}\t{int(off)}\t{sn}")
+    if args.limit is not None and len(res) == args.limit:
+        total = idx.count(pat)
+        if total > len(res):
+            print(f"... {total - len(res)} more (raise --limit)", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args) -> int:
+    from .index import open_index
+    idx = open_index(args.index)
+    doc = idx.document(args.doc)
+    if args.json:
+        print(json.dumps({"doc": doc.id, "metadata": doc.metadata, "text": doc.text},
+                         ensure_ascii=False))
+        return 0
+    meta = json.dumps(doc.metadata, ensure_ascii=False)
+    print(f"# document {doc.id} ({len(doc.data)} bytes) metadata: {meta}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(doc.data)
+    if doc.data and not doc.data.endswith(b"\n"):
+        sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def cmd_extract(args) -> int:
+    from .index import open_index
+    idx = open_index(args.index)
+    sys.stdout.buffer.write(idx.extract(args.doc, args.start, args.end))
+    sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .index import open_index
+    idx = open_index(args.index)
+    st = idx.stats()
+    if args.json:
+        print(json.dumps(st, indent=1))
+    else:
+        _print_stats(st)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .index import open_index
+    t0 = time.perf_counter()
+    idx = open_index(args.index, verify=True)
+    print(f"ok: {len(idx)} documents, {idx.num_bytes} bytes, every checksum matches "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fmindex",
+        description="Compressed full-text index (FM-index) over text corpora: build it "
+                    "once, then count, locate and extract exact matches in microseconds.",
+        epilog="Run `fmindex COMMAND --help` for the options of a command.")
+    p.add_argument("--version", action="version", version=f"fmindex {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    b = sub.add_parser("build", help="build an index from files or directories",
+                       description="Build an index directory.  Inputs: .txt (one document per "
+                       "file) or .jsonl (one JSON object per line, the text in --text-field, "
+                       "other fields kept as metadata), each optionally .gz or .zst; a "
+                       "directory means all its files.  The index is written to a hidden "
+                       "temporary directory and renamed into place when complete.")
+    b.add_argument("inputs", nargs="+", help="files or directories")
+    b.add_argument("-o", "--output", required=True, help="index directory to create")
+    b.add_argument("--text-field", default="text", help="JSONL field with the text (default: text)")
+    b.add_argument("--skip-bad", action="store_true",
+                   help="skip malformed records (counted and reported) instead of stopping")
+    b.add_argument("--sa-sample", type=int, default=32,
+                   help="suffix-array sample rate: locate costs at most this many steps per "
+                   "occurrence; smaller = faster locate, bigger index (default 32)")
+    b.add_argument("--isa-sample", type=int, default=64,
+                   help="inverse suffix-array sample rate: extract overhead per call "
+                   "(default 64)")
+    b.add_argument("--shard-size", default=None,
+                   help="text bytes per shard, e.g. 512M (default 1G)")
+    b.add_argument("--force", action="store_true", help="replace an existing index at --output")
+    b.add_argument("--no-utf8-check", action="store_true",
+                   help="index .txt files that are not valid UTF-8 as raw bytes")
+    b.add_argument("--progress", action="store_true", help="progress bar even when not a terminal")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    b.set_defaults(fn=cmd_build)
+
+    def pattern_args(sp):
+        sp.add_argument("index", help="index directory")
+        sp.add_argument("pattern", help="pattern (UTF-8 text, or hex bytes with --hex)")
+        sp.add_argument("--hex", action="store_true", help="the pattern is hexadecimal bytes")
+
+    c = sub.add_parser("count", help="count occurrences of a pattern",
+                       description="Print the number of occurrences (overlapping, within "
+                       "documents) of each pattern.")
+    pattern_args(c)
+    c.add_argument("more", nargs="*", help="more patterns (printed as count<TAB>pattern)")
+    c.set_defaults(fn=cmd_count)
+
+    lo = sub.add_parser("locate", help="list occurrences: doc id, offset, snippet",
+                        description="Print one line per occurrence: document id, byte offset "
+                        "in the document, and the match [in brackets] with context.")
+    pattern_args(lo)
+    lo.add_argument("--limit", type=int, default=None, help="at most this many occurrences")
+    lo.add_argument("--context", type=int, default=40, help="context bytes each side (default 40)")
+    lo.add_argument("--json", action="store_true", help="JSON lines {doc, offset}")
+    lo.set_defaults(fn=cmd_locate)
+
+    s = sub.add_parser("show", help="print a whole document (rebuilt from the index)",
+                       description="Print document DOC to stdout and its metadata to stderr.")
+    s.add_argument("index")
+    s.add_argument("doc", type=int)
+    s.add_argument("--json", action="store_true", help="one JSON object: doc, metadata, text")
+    s.set_defaults(fn=cmd_show)
+
+    e = sub.add_parser("extract", help="print bytes [start, end) of a document")
+    e.add_argument("index")
+    e.add_argument("doc", type=int)
+    e.add_argument("start", type=int)
+    e.add_argument("end", type=int)
+    e.set_defaults(fn=cmd_extract)
+
+    st = sub.add_parser("stats", help="size of every index component vs the corpus")
+    st.add_argument("index")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(fn=cmd_stats)
+
+    v = sub.add_parser("verify", help="check every file's checksum")
+    v.add_argument("index")
+    v.set_defaults(fn=cmd_verify)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except FMIndexError as e:
+        print(f"fmindex {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (IndexError, ValueError) as e:
+        print(f"fmindex {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
