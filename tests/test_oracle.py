@@ -1,0 +1,222 @@
+"""Every query kind against the naive oracle, on hypothesis corpora and real text."""
+import gzip
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fmindex
+from oracle import count, occurrences
+
+SAMPLE_DIR = Path(os.environ.get("FMINDEX_SAMPLE_DIR",
+                                 Path(__file__).resolve().parents[2] / "shared/corpora/sample"))
+
+_counter = [0]
+
+
+def build(tmp_path_factory, docs, **kw):
+    _counter[0] += 1
+    out = tmp_path_factory.mktemp("idx") / f"i{_counter[0]}"
+    if not (docs and isinstance(docs[0], Path)):
+        docs = fmindex.corpus.Documents(docs)
+    return fmindex.build(docs, out, progress=False, **kw)
+
+
+def check_all(idx, docs, patterns):
+    assert len(idx) == len(docs)
+    assert idx.num_bytes == sum(map(len, docs))
+    counts = idx.count_many(patterns)
+    for p, c in zip(patterns, counts):
+        occ = occurrences(docs, p)
+        assert idx.count(p) == len(occ), p
+        assert c == len(occ), p
+        loc = idx.locate(p)
+        assert [tuple(x) for x in loc.tolist()] == occ, p
+        if occ:
+            lim = idx.locate(p, limit=max(1, len(occ) // 2))
+            assert len(lim) == max(1, len(occ) // 2)
+            assert set(map(tuple, lim.tolist())) <= set(occ)
+            assert list(lim["doc"] * 10**12 + lim["offset"]) == sorted(lim["doc"] * 10**12 + lim["offset"])
+
+
+def check_docs(idx, docs):
+    for d, text in enumerate(docs):
+        assert idx.document(d).data == text
+        assert idx.doc_length(d) == len(text)
+    assert list(idx.doc_lengths()) == [len(t) for t in docs]
+
+
+small_alpha = st.binary(min_size=0, max_size=40).map(lambda b: bytes(x % 3 for x in b))
+any_bytes = st.binary(min_size=0, max_size=60)
+runs = st.lists(st.tuples(st.integers(0, 255), st.integers(1, 30)), max_size=5).map(
+    lambda rs: b"".join(bytes([c]) * n for c, n in rs))
+doc_strategy = st.one_of(small_alpha, any_bytes, runs)
+corpus_strategy = st.lists(doc_strategy, min_size=1, max_size=8)
+SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow], deadline=None)
+
+
+def patterns_for(docs, data):
+    """Patterns: substrings of the documents, cross-boundary joins, random, long, empty."""
+    pats = [b""]
+    for _ in range(6):
+        d = data.draw(st.integers(0, len(docs) - 1))
+        t = docs[d]
+        if t:
+            i = data.draw(st.integers(0, len(t) - 1))
+            j = data.draw(st.integers(i + 1, min(len(t), i + 12)))
+            pats.append(t[i:j])
+    for a, b in zip(docs, docs[1:]):           # would match only across a boundary
+        if a and b:
+            pats.append(a[-2:] + b[:2])
+    pats.append(data.draw(st.binary(min_size=1, max_size=4)))
+    pats.append(max(docs, key=len) + b"x")     # longer than any document
+    pats.append(bytes([min(b"".join(docs) or b"\0")]))   # smallest byte present
+    return pats
+
+
+@SETTINGS
+@given(docs=corpus_strategy, data=st.data())
+def test_oracle_hypothesis(tmp_path_factory, docs, data):
+    idx = build(tmp_path_factory, docs, sa_sample=data.draw(st.sampled_from([1, 3, 32])),
+                isa_sample=data.draw(st.sampled_from([1, 5, 64])))
+    check_all(idx, docs, patterns_for(docs, data))
+    check_docs(idx, docs)
+    for _ in range(5):
+        d = data.draw(st.integers(0, len(docs) - 1))
+        n = len(docs[d])
+        a = data.draw(st.integers(0, n))
+        b = data.draw(st.integers(a, n + 3))
+        assert idx.extract(d, a, b) == docs[d][a:b]
+
+
+def test_all_256_byte_values(tmp_path_factory):
+    """Every byte value occurs: the separator must be a 257th symbol."""
+    rng = np.random.default_rng(5)
+    docs = [bytes(range(256)), bytes(range(255, -1, -1)) * 3, b"", b"\x00\x00\xff\xff\x00",
+            rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()]
+    idx = build(tmp_path_factory, docs, sa_sample=4, isa_sample=8)
+    pats = [b"\x00", b"\xff", b"\x00\x00", b"\xff\x00", b"\x00\xff", bytes(range(10)),
+            bytes([255, 254, 253]), b"\xff\xff\x00", docs[4][100:108]]
+    check_all(idx, docs, pats)
+    check_docs(idx, docs)
+
+
+def test_smallest_byte_is_searchable(tmp_path_factory):
+    """The sentinel must not collide with the smallest byte present (infini-gram mini bug)."""
+    docs = [b"a b c", b"ab ab", b"  "]                # no newline: ' ' is the smallest byte
+    idx = build(tmp_path_factory, docs)
+    assert idx.count(b" ") == 5
+    assert idx.count(b"a b") == 1
+    assert idx.count(b"b ") == 2
+    assert idx.count(b"  ") == 1
+
+
+def test_one_byte_and_empty_documents(tmp_path_factory):
+    docs = [b"", b"a", b"", b"a", b""]
+    idx = build(tmp_path_factory, docs)
+    check_all(idx, docs, [b"", b"a", b"aa", b"b"])
+    check_docs(idx, docs)
+    idx = build(tmp_path_factory, [b""])
+    assert idx.count(b"") == 0 and idx.count(b"a") == 0 and idx.document(0).data == b""
+
+
+def test_no_match_across_boundary(tmp_path_factory):
+    docs = [b"natural", b"language", b"natural language"]
+    idx = build(tmp_path_factory, docs)
+    assert idx.count("natural language") == 1
+    assert idx.count("allan") == 0
+    assert idx.locate("natural language").tolist() == [(2, 0)]
+
+
+def test_str_patterns_are_utf8(tmp_path_factory):
+    docs = ["naïve café", "日本語のテキスト", "café"]
+    idx = build(tmp_path_factory, docs)
+    assert idx.count("café") == 2
+    assert idx.count("テキ") == 1
+    assert idx.count("é".encode()) == 2
+    assert idx.count(b"\xc3") == 3       # raw bytes, even a partial UTF-8 sequence
+    assert idx.document(1).text == "日本語のテキスト"
+
+
+def test_metadata_round_trip(tmp_path_factory):
+    docs = [{"text": "one", "id": 1, "url": "http://x"}, {"text": "two", "tags": ["a", "b"]}]
+    idx = build(tmp_path_factory, docs)
+    assert idx.document(0).metadata == {"id": 1, "url": "http://x"}
+    assert idx.document(1).metadata == {"tags": ["a", "b"]}
+    assert idx.document(1).text == "two"
+
+
+def test_many_shards_answer_like_one(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    docs = [bytes(rng.integers(97, 100, rng.integers(0, 50), dtype=np.uint8)) for _ in range(60)]
+    one = build(tmp_path_factory, docs)
+    many = build(tmp_path_factory, docs, shard_size=200)
+    assert many.num_shards > 3
+    pats = [b"a", b"ab", b"abc", b"cc", b"", b"abab", b"x"]
+    check_all(many, docs, pats)
+    check_docs(many, docs)
+    for p in pats:
+        assert one.locate(p).tolist() == many.locate(p).tolist()
+
+
+def _sample_docs(name, limit=None):
+    path = SAMPLE_DIR / name
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            docs.append(json.loads(line)["text"].encode())
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+@pytest.fixture(scope="module")
+def moby(tmp_path_factory):
+    docs = _sample_docs("en_moby_dick.jsonl.gz")
+    return docs, build(tmp_path_factory, docs)
+
+
+def test_real_text_counts_and_locate(moby):
+    docs, idx = moby
+    rng = np.random.default_rng(11)
+    pats = [b"whale", b"Ahab", b"the ", b"\n", b"Call me Ishmael", b"zzzz", b"e", b"."]
+    for _ in range(40):
+        d = docs[rng.integers(len(docs))]
+        if len(d) > 100:
+            i = int(rng.integers(0, len(d) - 64))
+            pats.append(d[i:i + int(rng.choice([1, 2, 4, 8, 16, 32, 64]))])
+    check_all(idx, docs, pats)
+
+
+def test_real_text_round_trip(moby):
+    docs, idx = moby
+    check_docs(idx, docs)
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        d = int(rng.integers(len(docs)))
+        n = len(docs[d])
+        a = int(rng.integers(0, n + 1))
+        b = int(rng.integers(a, n + 1))
+        assert idx.extract(d, a, b) == docs[d][a:b]
+
+
+def test_python_stdlib_sources(tmp_path_factory):
+    """Real code: the standard library's own .py files, every machine has them."""
+    import sysconfig
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(root.glob("*.py"))[:120]
+    docs = [f.read_bytes() for f in files]
+    idx = build(tmp_path_factory, files)
+    check_docs(idx, docs)
+    pats = [b"def ", b"import os", b"self.", b"\n\n\n", b"    return None\n", b"__init__",
+            b"\t", b"raise ValueError("]
+    check_all(idx, docs, pats)
+    assert idx.metadata(0)["path"] == str(files[0])
