@@ -9,6 +9,15 @@
 """
 __version__ = "0.1.0"
 
+try:
+    from . import _fm_shard  # noqa: F401  (compiled kernels)
+except ImportError as _e:  # pragma: no cover - only in a source tree that was not built
+    raise ImportError(
+        "fmindex's compiled kernels are missing: this looks like the source tree without "
+        "a build.  Run `pip install .` (and run tests with `pytest`, not from an import path "
+        "that shadows the installed package), or `python setup.py build_ext --inplace` "
+        f"for development.  ({_e})") from None
+
 from .errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FMIndexError,  # noqa: E402
                      FormatVersionError, IndexFormatError, MissingIndexFileError,
                      PatternError, TruncatedIndexFileError)
