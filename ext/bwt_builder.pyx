@@ -46,7 +46,11 @@ cdef inline uint64_t _upper_bound(const uint64_t *a, uint64_t n, uint64_t x) noe
 
 def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa_rate,
                           uint64_t isa_rate, const uint64_t[::1] doc_starts):
-    """One pass over SA; returns a dict of arrays and parameters (see module docstring)."""
+    """One pass over SA; returns a dict of arrays and parameters (see module docstring).
+
+    SA is overwritten: on return its memory holds the BWT (returned as ``bwt``, a view of
+    SA's buffer; copy it and drop SA to release the rest).
+    """
     cdef uint64_t N = T.shape[0]
     if N == 0 or <uint64_t>SA.shape[0] != N:
         raise ValueError("text and suffix array must be non-empty and of equal length")
@@ -55,8 +59,11 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     cdef uint64_t n_docs = doc_starts.shape[0] - 1
     cdef uint64_t rows = N + 1
     dtype = np.uint8 if text_t is uint8_t else np.uint16
-    bwt = np.empty(rows, dtype=dtype)
-    cdef text_t[::1] B = bwt
+    # The BWT is written over the suffix array as it is consumed: row r >= 1 goes to
+    # symbol slot r of SA's memory, which lies inside SA[0 .. r-1] (already read), so the
+    # build needs no extra N bytes.  Row 0 is written last (its slot overlaps SA[0]).
+    cdef text_t *B = <text_t *>&SA[0]
+    cdef text_t first = T[N - 1]
 
     cdef uint64_t n_marks = (N + sa_rate - 1) // sa_rate
     if n_marks >= (<uint64_t>1 << 32):
@@ -79,7 +86,6 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     cdef uint64_t r, p, j = 0, r0 = 0, d, seps = 0
     cdef const uint64_t *ds = &doc_starts[0]
     with nogil:
-        B[0] = T[N - 1]
         for r in range(1, rows):
             p = <uint64_t>SA[r - 1]
             if p == 0:
@@ -98,6 +104,8 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
                 d = _upper_bound(ds, n_docs + 1, p) - 1
                 packed_set(&ew[0], row_w, d, r)
                 seps += 1
+    B[0] = first
+    bwt = np.asarray(SA).view(dtype)[:rows]
     if j != n_marks or seps != n_docs:
         raise RuntimeError(f"internal error: {j} SA samples (expected {n_marks}), "
                            f"{seps} separators (expected {n_docs})")

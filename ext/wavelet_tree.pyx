@@ -123,9 +123,29 @@ cdef void _fill_bits(const symbol_t *seq, uint64_t n, const uint64_t *codes, con
             node = children[2 * node + b]
 
 
+def symbol_histogram(symbol_t[::1] seq, uint32_t sigma):
+    """Occurrences of each symbol < sigma (int64[sigma]); larger symbols raise ValueError.
+
+    Unlike np.bincount this allocates nothing proportional to len(seq).
+    """
+    hist = np.zeros(sigma, dtype=np.int64)
+    cdef int64_t[::1] h = hist
+    cdef uint64_t i, n = seq.shape[0]
+    cdef bint bad = False
+    with nogil:
+        for i in range(n):
+            if seq[i] >= sigma:
+                bad = True
+                break
+            h[seq[i]] += 1
+    if bad:
+        raise ValueError("symbol >= sigma")
+    return hist
+
+
 def _build_arrays(symbol_t[::1] seq, uint32_t sigma):
     cdef uint64_t n = seq.shape[0]
-    freq = np.bincount(np.asarray(seq), minlength=sigma)[:sigma] if n else np.zeros(sigma, np.int64)
+    freq = symbol_histogram(seq, sigma)
     codes, code_len, children, node_bits = huffman_shape(freq)
     sigma = codes.shape[0]
     n_nodes = children.shape[0]
@@ -176,8 +196,6 @@ def build_wavelet_tree_arrays(seq, sigma=None):
         raise TypeError("wavelet tree symbols must be uint8, uint16 or uint32")
     if sigma is None:
         sigma = int(seq.max()) + 1 if seq.shape[0] else 2
-    if seq.shape[0] and int(seq.max()) >= sigma:
-        raise ValueError("symbol >= sigma")
     return _build_arrays(seq, sigma)
 
 

@@ -140,7 +140,7 @@ def build(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text"
             sdir.mkdir()
             man = build_shard(buf, np.asarray(lengths, dtype=np.int64), metas, sdir,
                               sa_sample=int(sa_sample), isa_sample=int(isa_sample),
-                              timings=timings, phase=bar.phase)
+                              timings=timings, phase=bar.phase, release_text=buf.clear)
             fmt.fsync_dir(sdir)
             p = man["params"]
             shards.append({"dir": name, "n_docs": p["n_docs"], "num_bytes": p["num_bytes"]})

@@ -17,7 +17,7 @@ import numpy as np
 from . import format as fmt
 from ._bwt_builder import build_bwt_and_samples
 from ._fm_shard import FMShard
-from ._wavelet_tree import NODE_DTYPE, build_wavelet_tree_arrays
+from ._wavelet_tree import NODE_DTYPE, build_wavelet_tree_arrays, symbol_histogram
 from .errors import CorruptIndexError, IndexFormatError
 
 SHARD_KIND = "fmindex-shard"
@@ -58,7 +58,7 @@ def sort_suffixes(text: np.ndarray) -> np.ndarray:
 
 def choose_separator(text: np.ndarray, sep_pos: np.ndarray) -> int:
     """A byte value absent from the documents (the largest), or 256 if all 256 occur."""
-    hist = np.bincount(text, minlength=256)
+    hist = symbol_histogram(text, 256)
     hist[0] -= sep_pos.shape[0]
     absent = np.flatnonzero(hist == 0)
     return int(absent[-1]) if absent.shape[0] else 256
@@ -80,12 +80,14 @@ def encode_metadata(metas: List[bytes]) -> tuple:
 def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out_dir: Path, *,
                 sa_sample: int = 32, isa_sample: int = 64,
                 timings: Optional[Dict[str, float]] = None,
-                phase: Optional[Callable[[str], None]] = None) -> dict:
+                phase: Optional[Callable[[str], None]] = None,
+                release_text: Optional[Callable[[], None]] = None) -> dict:
     """Build one shard from ``buf`` = doc_0 X doc_1 X ... doc_{k-1} X (X = any placeholder).
 
     ``buf`` is modified in place (the placeholders become the separator).  Writes the
     array files and ``shard.json`` into ``out_dir`` (which must exist) and returns the
-    shard's manifest.
+    shard's manifest.  ``release_text`` is called once the text is no longer needed
+    (the caller can free ``buf`` then), keeping the peak at ~5 bytes per text byte.
     """
     timings = timings if timings is not None else {}
     k = int(doc_lengths.shape[0])
@@ -118,13 +120,16 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     if phase:
         phase("bwt + samples")
     out = build_bwt_and_samples(text, sa, sep, sa_sample, isa_sample, doc_starts)
+    del text                            # the text buffer may now be released by the caller
+    if release_text is not None:
+        release_text()
+    bwt = out.pop("bwt").copy()         # the BWT lives in SA's memory: copy, drop SA
     del sa
     t = tick("bwt + samples", t)
     if phase:
         phase("wavelet tree")
-    bwt = out.pop("bwt")
     sigma = 257 if sep == 256 else 256
-    freq = np.bincount(bwt, minlength=sigma).astype(np.uint64)
+    freq = symbol_histogram(bwt, sigma).astype(np.uint64)
     freq[sep] -= 1                      # the fake separator at row r0
     C = np.ones(sigma + 1, dtype=np.uint64)
     C[1:] += np.cumsum(freq, dtype=np.uint64)
