@@ -13,6 +13,7 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from wavelet_tree cimport wt_init
 from packed_ints cimport packed_init
 from fm_shard cimport (fm_shard_t, fm_backward_search, fm_locate_row, fm_extract, fm_lf)
+from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 
 cnp.import_array()
 
@@ -99,12 +100,17 @@ cdef class FMShard:
                 raise ValueError("pattern offsets out of range")
         if num_threads < 1:
             num_threads = 1
-        for i in prange(n, nogil=True, schedule="dynamic", chunksize=16, num_threads=num_threads):
-            m = offsets[i + 1] - offsets[i]
-            if m == 0:
-                o[i] = total
-            else:
-                o[i] = fm_backward_search(&self.fm, base + offsets[i], m, &sp)
+        cdef Py_ssize_t chunk = 256, n_chunks = (n + chunk - 1) // chunk, k, lo, hi
+        if num_threads == 1 or n_chunks == 1:
+            with nogil:
+                fm_count_batch(&self.fm, base, &offsets[0], n, total, &o[0])
+            return out
+        for k in prange(n_chunks, nogil=True, schedule="dynamic", num_threads=num_threads):
+            lo = k * chunk
+            hi = lo + chunk
+            if hi > n:
+                hi = n
+            fm_count_batch(&self.fm, base, &offsets[lo], hi - lo, total, &o[lo])
         return out
 
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):
@@ -114,12 +120,35 @@ cdef class FMShard:
         if sp < 1 or sp + count > self.fm.n_rows:
             raise ValueError("row range out of bounds")
         out = np.empty(count, dtype=np.uint64)
+        rows = np.arange(sp, sp + count, dtype=np.uint64)
         cdef uint64_t[::1] o = out
-        cdef Py_ssize_t i, n = count
+        cdef const uint64_t[::1] rv = rows
+        cdef Py_ssize_t chunk = 1024, n_chunks = (count + chunk - 1) // chunk, k, lo, hi
+        cdef Py_ssize_t n = count
         if num_threads < 1:
             num_threads = 1
-        for i in prange(n, nogil=True, schedule="static", num_threads=num_threads):
-            o[i] = fm_locate_row(&self.fm, sp + i)
+        if num_threads == 1 or n_chunks == 1:
+            with nogil:
+                fm_locate_batch(&self.fm, &rv[0], n, &o[0])
+            return out
+        for k in prange(n_chunks, nogil=True, schedule="dynamic", num_threads=num_threads):
+            lo = k * chunk
+            hi = lo + chunk
+            if hi > n:
+                hi = n
+            fm_locate_batch(&self.fm, &rv[lo], hi - lo, &o[lo])
+        return out
+
+    def locate_row_one_by_one(self, uint64_t sp, uint64_t count):
+        """Reference (unbatched) locate, for tests and benchmarks."""
+        out = np.empty(count, dtype=np.uint64)
+        cdef uint64_t[::1] o = out
+        cdef uint64_t i
+        if count and (sp < 1 or sp + count > self.fm.n_rows):
+            raise ValueError("row range out of bounds")
+        with nogil:
+            for i in range(count):
+                o[i] = fm_locate_row(&self.fm, sp + i)
         return out
 
     def extract(self, uint64_t doc, uint64_t start, uint64_t end):
@@ -134,7 +163,10 @@ cdef class FMShard:
         out = PyBytes_FromStringAndSize(NULL, end - start)
         cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
         with nogil:
-            fm_extract(&self.fm, doc, start, end, o)
+            if end - start <= 2 * self.fm.isa_rate:
+                fm_extract(&self.fm, doc, start, end, o)
+            else:
+                fm_extract_batch(&self.fm, doc, start, end, o)
         return out
 
     def bwt_symbols(self, uint64_t start, uint64_t end):

@@ -220,3 +220,29 @@ def test_python_stdlib_sources(tmp_path_factory):
             b"\t", b"raise ValueError("]
     check_all(idx, docs, pats)
     assert idx.metadata(0)["path"] == str(files[0])
+
+
+def test_batched_kernels_match_reference(tmp_path_factory):
+    """Interleaved locate/extract/count (many lanes, several refills) = the simple kernels."""
+    rng = np.random.default_rng(8)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b" ", b"\n", b"ab"]
+    docs = [b"".join(words[i] for i in rng.integers(0, len(words), rng.integers(0, 900)))
+            for _ in range(40)]
+    for sa, isa in [(3, 3), (32, 64), (7, 1)]:
+        idx = build(tmp_path_factory, docs, sa_sample=sa, isa_sample=isa)
+        fm = idx.shards[0].fm
+        for p in [b"a", b"ab", b"beta gamma", b" "]:
+            sp, cnt = fm.search(p)
+            ref = fm.locate_row_one_by_one(sp, cnt)
+            for nt in (1, 2):
+                assert np.array_equal(fm.locate_rows(sp, cnt, nt), ref)
+        check_docs(idx, docs)
+        for d in range(0, 40, 3):
+            n = len(docs[d])
+            for a, b in [(0, n), (1, n - 1), (n // 3, n // 2), (5, 400)]:
+                assert idx.extract(d, a, b) == docs[d][a:b]
+        pats = [docs[d][i:i + L] for d in range(40) for i, L in [(0, 3), (10, 9), (50, 30)]]
+        pats += [b"", b"zz", b"alphabeta"] * 200
+        expect = np.array([count(docs, p) for p in pats])
+        for nt in (1, 2):
+            assert np.array_equal(idx.count_many(pats, num_threads=nt), expect)

@@ -1,0 +1,269 @@
+# cython: language_level=3
+"""Batched FM-index kernels that hide memory latency by interleaving independent walks.
+
+One dependent cache miss costs ~300 ns on the target machine; a wavelet-tree level
+is one miss.  Instead of finishing one walk before starting the next, each kernel
+keeps LANES walks in flight: it advances a walk by one tree level, prefetches the
+cache line that walk needs next, and moves on to the next walk, so that by the
+time it comes back the line has arrived (memory-level parallelism, as in
+Kärkkäinen et al.'s and Heng Li's interleaved BWT searches).
+
+  fm_locate_batch   text positions of many rows (one walk per row)
+  fm_extract_batch  text of [lo, hi): one walk per ISA-sample interval
+  fm_count_batch    backward searches of many patterns (one walk per pattern)
+All are noexcept nogil and allocate nothing but their stack.
+"""
+from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
+from bits cimport fm_prefetch
+from rank_bitvector cimport rbv_t, bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
+from wavelet_tree cimport wt_t, wt_node_t
+from packed_ints cimport packed_get
+from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
+from fm_shard cimport fm_shard_t
+
+cdef enum:
+    LANES = 24
+
+
+cdef inline void _prefetch_bit(const rbv_t *bv, uint64_t i) noexcept nogil:
+    fm_prefetch(bv.lines + (i // BV_LINE_BITS) * BV_LINE_WORDS)
+
+
+cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """Lines a walk at ``row`` needs next: its sampled-rows block and the root level."""
+    fm_prefetch(fm.sampled.low + fm.sampled.prefix[row >> ROW_BLOCK_SHIFT])
+    _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + row)
+
+
+ctypedef struct _walk_t:
+    uint64_t row          # current row
+    uint64_t i            # position inside the current node
+    const wt_node_t *nd   # current node (NULL: at a row, not yet descending)
+    uint64_t steps        # LF steps taken (locate) / steps left (extract)
+    int64_t slot          # output slot, -1 = idle lane
+
+
+cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexcept nogil:
+    """Advance a walk by one tree level; True when the LF step is complete (w.row updated)."""
+    cdef unsigned int b
+    cdef uint64_t r1
+    cdef int32_t ch
+    r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
+    w.i = r1 if b else w.i - r1
+    ch = w.nd.child[b]
+    if ch >= 0:
+        w.nd = fm.wt.nodes + ch
+        _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
+        return False
+    c[0] = <uint32_t>(-ch - 1)
+    if c[0] == fm.sep and w.row > fm.r0:
+        w.i -= 1
+    w.row = fm.C[c[0]] + w.i
+    w.nd = NULL
+    return True
+
+
+cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uint64_t n,
+                                 uint64_t *out) noexcept nogil:
+    """out[k] = text position of rows[k] (each row >= 1), LANES walks interleaved."""
+    cdef _walk_t lanes[LANES]
+    cdef uint64_t nxt = 0
+    cdef int active = 0, l
+    cdef int64_t j
+    cdef uint32_t c
+    cdef _walk_t *w
+    for l in range(LANES):
+        lanes[l].slot = -1
+        if nxt < n:
+            lanes[l].row = rows[nxt]
+            lanes[l].slot = <int64_t>nxt
+            lanes[l].steps = 0
+            lanes[l].nd = NULL
+            _prefetch_row(fm, rows[nxt])
+            nxt += 1
+            active += 1
+    while active > 0:
+        for l in range(LANES):
+            w = &lanes[l]
+            if w.slot < 0:
+                continue
+            if w.nd == NULL:
+                j = sampled_rank(&fm.sampled, w.row)
+                if j >= 0:
+                    out[w.slot] = packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + w.steps
+                    if nxt < n:
+                        w.row = rows[nxt]
+                        w.slot = <int64_t>nxt
+                        w.steps = 0
+                        _prefetch_row(fm, w.row)
+                        nxt += 1
+                    else:
+                        w.slot = -1
+                        active -= 1
+                    continue
+                w.nd = fm.wt.nodes
+                w.i = w.row
+                continue        # root line was prefetched with the row
+            if _lf_level(fm, w, &c):
+                w.steps += 1
+                _prefetch_row(fm, w.row)
+
+
+cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
+                                  uint8_t *out) noexcept nogil:
+    """Bytes [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
+    cdef uint64_t s = fm.doc_starts[doc]
+    cdef uint64_t e = fm.doc_starts[doc + 1] - 1
+    cdef uint64_t lo = s + a, hi = s + b, R = fm.isa_rate
+    cdef uint64_t q = (lo // R + 1) * R     # first chain end above lo
+    cdef _walk_t lanes[LANES]
+    cdef int active = 0, l
+    cdef uint32_t c
+    cdef _walk_t *w
+    cdef uint64_t pos
+    if a >= b:
+        return
+    cdef uint64_t start
+    cdef bint done = False
+    # chain k starts its walk at position q_k (a sampled position, or the document end)
+    # and writes positions [max(lo, q_k - R), q_k) (those >= hi are walked, not written);
+    # slot = the position the walk stands at, steps = positions left to write.
+    while not done:
+        active = 0
+        for l in range(LANES):
+            lanes[l].slot = -1
+        for l in range(LANES):
+            start = q - R if q - R > lo else lo
+            if start >= hi:
+                done = True
+                break
+            if q >= e:
+                pos = e
+                lanes[l].row = packed_get(&fm.doc_end_rows, doc)
+                done = True
+            else:
+                pos = q
+                lanes[l].row = packed_get(&fm.isa_samples, q // R)
+            lanes[l].slot = <int64_t>pos
+            lanes[l].steps = pos - start
+            lanes[l].i = lanes[l].row
+            lanes[l].nd = fm.wt.nodes
+            _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + lanes[l].row)
+            active += 1
+            q += R
+            if done:
+                break
+        while active > 0:
+            for l in range(LANES):
+                w = &lanes[l]
+                if w.slot < 0:
+                    continue
+                if _lf_level(fm, w, &c):
+                    w.slot -= 1
+                    if <uint64_t>w.slot < hi:
+                        out[<uint64_t>w.slot - lo] = <uint8_t>c
+                    w.steps -= 1
+                    if w.steps == 0:
+                        w.slot = -1
+                        active -= 1
+                    else:
+                        w.nd = fm.wt.nodes
+                        w.i = w.row
+                        _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + w.row)
+
+
+ctypedef struct _search_t:
+    const uint8_t *p      # pattern
+    uint64_t k            # symbols left to process (next is p[k-1])
+    uint64_t s, e         # current range (rows) / positions inside the current node
+    const wt_node_t *nd   # current node, NULL between symbols
+    uint64_t code         # remaining code bits of the current symbol
+    uint32_t c            # current symbol
+    int64_t slot
+
+
+cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcept nogil:
+    """Start the next symbol; False if the search is finished (q.s, q.e final)."""
+    cdef uint32_t c
+    if q.k == 0 or q.s >= q.e:
+        return False
+    q.k -= 1
+    c = q.p[q.k]
+    if c >= fm.wt.sigma or c == fm.sep or fm.wt.code_len[c] == 0:
+        q.s = 0
+        q.e = 0
+        return False
+    q.c = c
+    q.code = fm.wt.codes[c]
+    q.nd = fm.wt.nodes
+    _prefetch_bit(&fm.wt.bits, q.nd.start + q.s)
+    _prefetch_bit(&fm.wt.bits, q.nd.start + q.e)
+    return True
+
+
+cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogil:
+    """One tree level of rank_c(s), rank_c(e); True when the search is finished."""
+    cdef unsigned int b = <unsigned int>(q.code & 1)
+    cdef uint64_t rs = bv_rank1(&fm.wt.bits, q.nd.start + q.s) - q.nd.ones_before
+    cdef uint64_t re = bv_rank1(&fm.wt.bits, q.nd.start + q.e) - q.nd.ones_before
+    cdef int32_t ch = q.nd.child[b]
+    q.code >>= 1
+    if b:
+        q.s = rs
+        q.e = re
+    else:
+        q.s = q.s - rs
+        q.e = q.e - re
+    if q.s >= q.e:
+        q.s = 0
+        q.e = 0
+        return True
+    if ch >= 0:
+        q.nd = fm.wt.nodes + ch
+        _prefetch_bit(&fm.wt.bits, q.nd.start + q.s)
+        _prefetch_bit(&fm.wt.bits, q.nd.start + q.e)
+        return False
+    q.s += fm.C[q.c]
+    q.e += fm.C[q.c]
+    return not _search_next_symbol(fm, q)
+
+
+cdef inline void fm_count_batch(const fm_shard_t *fm, const uint8_t *buf, const int64_t *offsets,
+                                uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
+    """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
+    cdef _search_t lanes[LANES]
+    cdef uint64_t nxt = 0
+    cdef int active = 0, l
+    cdef _search_t *q
+    for l in range(LANES):
+        lanes[l].slot = -1
+    while True:
+        # fill idle lanes
+        for l in range(LANES):
+            q = &lanes[l]
+            while q.slot < 0 and nxt < n:
+                q.p = buf + offsets[nxt]
+                q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
+                q.slot = <int64_t>nxt
+                nxt += 1
+                if q.k == 0:
+                    out[q.slot] = empty_count
+                    q.slot = -1
+                    continue
+                q.s = 0
+                q.e = fm.n_rows
+                if not _search_next_symbol(fm, q):
+                    out[q.slot] = <int64_t>(q.e - q.s)
+                    q.slot = -1
+                else:
+                    active += 1
+        if active == 0:
+            return
+        for l in range(LANES):
+            q = &lanes[l]
+            if q.slot < 0:
+                continue
+            if _search_level(fm, q):
+                out[q.slot] = <int64_t>(q.e - q.s)
+                q.slot = -1
+                active -= 1
