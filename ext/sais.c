@@ -1,0 +1,521 @@
+/*
+ * sais.c -- SA-IS suffix-array construction (see sais.h for the contract).
+ *
+ * The file instantiates one generic implementation (the part between
+ * "#else  FM_SAIS_TEMPLATE" and the final #endif) for several
+ * (text symbol type, SA index type) pairs by including itself:
+ *
+ *     u8  / int32   level 0 of fm_sais_u8
+ *     i32 / int32   fm_sais_int32 and every recursion level of 32-bit builds
+ *     u8  / int64   level 0 of fm_sais_u8_64
+ *     i32 / int64   fm_sais_int32_64
+ *     i64 / int64   recursion levels of 64-bit builds
+ *
+ * Outline of one level (T of length n over [0, k), virtual sentinel at n):
+ *   1. count symbols; put every LMS position at the end of its bucket;
+ *   2. induce L-type then S-type suffixes: this sorts the LMS substrings;
+ *   3. name the LMS substrings (equal substrings get equal names) -- names are
+ *      found by comparing neighbours, using lengths stored in SA[m + p/2];
+ *   4. if names are not all distinct, sort the reduced string of names
+ *      recursively, inside SA (reduced text in the tail, its SA in the head);
+ *   5. put the sorted LMS suffixes at the end of their buckets and induce the
+ *      L-type and S-type suffixes once more: the full suffix array.
+ *
+ * Type bits are never stored separately.  While SA is scanned, an entry's
+ * sign tells whether the suffix before it is to be induced in the current
+ * pass (entries are complemented, ~p, to say "not now").  The type of p-1 is
+ * decided when p is written: if p is L-type then p-1 is S-type iff
+ * T[p-1] < T[p]; if p is S-type then p-1 is L-type iff T[p-1] > T[p].
+ */
+#ifndef FM_SAIS_TEMPLATE
+
+#include "sais.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef FM_SAIS_PROFILE
+#include <stdio.h>
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FM_PREFETCH_R(p) __builtin_prefetch((const void *)(p), 0, 3)
+#define FM_PREFETCH_W(p) __builtin_prefetch((const void *)(p), 1, 3)
+#define FM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FM_PREFETCH_R(p) ((void)0)
+#define FM_PREFETCH_W(p) ((void)0)
+#define FM_LIKELY(x) (x)
+#define FM_UNLIKELY(x) (x)
+#endif
+
+/* FM_SAIS_PROFILE keeps every phase a separate symbol for perf. */
+#if defined(FM_SAIS_PROFILE) && defined(__GNUC__)
+#define FM_PHASE static __attribute__((noinline))
+#else
+#define FM_PHASE static
+#endif
+
+/* Scans look this many SA entries ahead to prefetch text symbols. */
+#ifndef FM_SAIS_PREFETCH
+#define FM_SAIS_PREFETCH 128
+#endif
+
+/* Alphabets up to this size keep their bucket arrays on the stack. */
+#define FM_SAIS_STACK_BUCKETS 1024
+
+/* Branch-free pointer select: cond (0 or 1) ? a : b.  Compilers like to turn
+ * a plain ?: on pointers back into an unpredictable branch. */
+#define FM_SELECT_PTR(cond, a, b) \
+    ((void *)((((uintptr_t)(a)) & ((uintptr_t)0 - (uintptr_t)(cond))) | \
+              (((uintptr_t)(b)) & ((uintptr_t)(cond) - (uintptr_t)1))))
+
+#define FM_CAT2(a, b) a##_##b
+#define FM_CAT(a, b) FM_CAT2(a, b)
+
+#define FM_SAIS_TEMPLATE
+
+/* 32-bit index: int32 text (user alphabets and every recursion level) */
+#define TT int32_t
+#define SI int32_t
+#define FM_SFX i32_32
+#define FM_REC_SFX i32_32
+#include "sais.c"
+
+/* 32-bit index: byte text */
+#define TT uint8_t
+#define SI int32_t
+#define FM_SFX u8_32
+#define FM_REC_SFX i32_32
+#define FM_BYTE_TEXT 1
+#include "sais.c"
+
+/* 64-bit index: int64 text (recursion levels) */
+#define TT int64_t
+#define SI int64_t
+#define FM_SFX i64_64
+#define FM_REC_SFX i64_64
+#include "sais.c"
+
+/* 64-bit index: int32 text */
+#define TT int32_t
+#define SI int64_t
+#define FM_SFX i32_64
+#define FM_REC_SFX i64_64
+#include "sais.c"
+
+/* 64-bit index: byte text */
+#define TT uint8_t
+#define SI int64_t
+#define FM_SFX u8_64
+#define FM_REC_SFX i64_64
+#define FM_BYTE_TEXT 1
+#include "sais.c"
+
+#undef FM_SAIS_TEMPLATE
+
+/* ---------------------------------------------------------------- API --- */
+
+int64_t fm_sais_u8(const uint8_t *T, int32_t *SA, int64_t n)
+{
+    if (n < 0 || n > (int64_t)INT32_MAX - 1) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    return (int64_t)sais_main_u8_32(T, SA, (int32_t)n, 256, 0);
+}
+
+int64_t fm_sais_u8_64(const uint8_t *T, int64_t *SA, int64_t n)
+{
+    if (n < 0 || n > INT64_MAX / 4) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    return sais_main_u8_64(T, SA, n, 256, 0);
+}
+
+static int fm_check_symbols(const int32_t *T, int64_t n, int32_t k)
+{
+    /* unsigned comparison folds the < 0 test into the >= k one */
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad |= ((uint32_t)T[i] >= (uint32_t)k);
+    return bad != 0;
+}
+
+int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
+{
+    if (n < 0 || n > (int64_t)INT32_MAX - 1 || k < 1) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    if (fm_check_symbols(T, n, k)) return FM_SAIS_ESYMBOL;
+    return (int64_t)sais_main_i32_32(T, SA, (int32_t)n, k, 0);
+}
+
+int64_t fm_sais_int32_64(const int32_t *T, int64_t *SA, int64_t n, int32_t k)
+{
+    if (n < 0 || n > INT64_MAX / 4 || k < 1) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    if (fm_check_symbols(T, n, k)) return FM_SAIS_ESYMBOL;
+    return sais_main_i32_64(T, SA, n, (int64_t)k, 0);
+}
+
+#else /* FM_SAIS_TEMPLATE ------------------------------------------------- */
+
+#define FN(x) FM_CAT(x, FM_SFX)
+#define REC(x) FM_CAT(x, FM_REC_SFX)
+
+/* C[c] = number of occurrences of c. */
+FM_PHASE void FN(count_symbols)(const TT *T, SI n, SI *C, SI k)
+{
+    memset(C, 0, (size_t)k * sizeof(SI));
+#ifdef FM_BYTE_TEXT
+    {
+        /* four tables break the store-to-load chains of runs of one byte */
+        SI C4[4][256];
+        SI i;
+        memset(C4, 0, sizeof(C4));
+        for (i = 0; i + 4 <= n; i += 4) {
+            C4[0][T[i]]++;
+            C4[1][T[i + 1]]++;
+            C4[2][T[i + 2]]++;
+            C4[3][T[i + 3]]++;
+        }
+        for (; i < n; ++i) C4[0][T[i]]++;
+        for (SI c = 0; c < 256; ++c) C[c] = C4[0][c] + C4[1][c] + C4[2][c] + C4[3][c];
+    }
+#else
+    for (SI i = 0; i < n; ++i) C[T[i]]++;
+#endif
+}
+
+static void FN(bucket_starts)(const SI *C, SI *B, SI k)
+{
+    SI s = 0;
+    for (SI c = 0; c < k; ++c) {
+        B[c] = s;
+        s += C[c];
+    }
+}
+
+static void FN(bucket_ends)(const SI *C, SI *B, SI k)
+{
+    SI s = 0;
+    for (SI c = 0; c < k; ++c) {
+        s += C[c];
+        B[c] = s;
+    }
+}
+
+/* Prefetching for the induction scans: scanning SA[i] reads T[SA[i]-1], a
+ * cache miss for large texts, so the symbol of SA[i +- D] is requested ahead.
+ * (Prefetching the bucket counters of large alphabets as well was measured
+ * to be slower: it costs more than the misses it hides.) */
+#define FM_PF FM_SAIS_PREFETCH
+
+static inline void FN(prefetch_fwd)(const TT *T, const SI *SA, SI n, SI i)
+{
+    if (FM_LIKELY(i + FM_PF < n)) {
+        SI v = SA[i + FM_PF];
+        FM_PREFETCH_R(T + (v > 0 ? v - 1 : 0));
+    }
+}
+
+static inline void FN(prefetch_bwd)(const TT *T, const SI *SA, SI i)
+{
+    if (FM_LIKELY(i >= FM_PF)) {
+        SI v = SA[i - FM_PF];
+        FM_PREFETCH_R(T + (v > 0 ? v - 1 : 0));
+    }
+}
+
+/* Put each LMS position at the end of its bucket (B = bucket ends, updated).
+ * Returns the number m of LMS positions.  SA must be zero. */
+FM_PHASE SI FN(place_lms)(const TT *T, SI *SA, SI n, SI *B)
+{
+    SI m = 0;
+    SI s_next = 0; /* type of i+1 (1 = S): suffix n-1 is L-type */
+    TT c1 = T[n - 1];
+#ifdef FM_BYTE_TEXT
+    /* byte text: B is in L1, a branch-free bucket update is cheapest */
+    SI dummy;
+    for (SI i = n - 2; i >= 0; --i) {
+        TT c0 = T[i];
+        SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+        SI lms = s_next & (s ^ 1); /* i+1 is LMS */
+        SI b = B[c1] - lms;
+        B[c1] = b;
+        SI *dst = (SI *)FM_SELECT_PTR(lms, SA + b, &dummy);
+        *dst = i + 1;
+        m += lms;
+        s_next = s;
+        c1 = c0;
+    }
+    (void)dummy;
+#else
+    /* large alphabets: touch the (cache-missing) bucket only for LMS */
+    for (SI i = n - 2; i >= 0; --i) {
+        TT c0 = T[i];
+        SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+        if (s_next & (s ^ 1)) {
+            SA[--B[c1]] = i + 1;
+            ++m;
+        }
+        s_next = s;
+        c1 = c0;
+    }
+#endif
+    return m;
+}
+
+/* Stage 1, L pass (B = bucket starts).  Entries that have induced their
+ * predecessor are cleared; entries whose predecessor is S-type are
+ * uncomplemented so that the S pass picks them up. */
+FM_PHASE void FN(stage1_induce_L)(const TT *T, SI *SA, SI n, SI *B)
+{
+    SI j = n - 1;
+    SA[B[T[j]]++] = (j > 0 && T[j - 1] < T[j]) ? ~j : j;
+    for (SI i = 0; i < n; ++i) {
+        FN(prefetch_fwd)(T, SA, n, i);
+        SI v = SA[i];
+        if (v > 0) {
+            SA[i] = 0;
+            SI q = v - 1;
+            TT c = T[q];
+            SI f = (SI)(T[q - (q > 0)] < c); /* q-1 is S-type (never for q=0) */
+            SA[B[c]++] = q ^ -f;
+        } else if (v < 0) {
+            SA[i] = ~v;
+        }
+    }
+}
+
+/* Stage 1, S pass (B = bucket ends).  LMS suffixes end up complemented. */
+FM_PHASE void FN(stage1_induce_S)(const TT *T, SI *SA, SI n, SI *B)
+{
+    for (SI i = n - 1; i >= 0; --i) {
+        FN(prefetch_bwd)(T, SA, i);
+        SI v = SA[i];
+        if (v > 0) {
+            SA[i] = 0;
+            SI q = v - 1;
+            TT c = T[q];
+            SI f = (SI)(T[q - (q > 0)] > c); /* q is LMS (never for q=0) */
+            SA[--B[c]] = q ^ -f;
+        }
+    }
+}
+
+/* Final L pass (B = bucket starts).  Every entry gets complemented. */
+FM_PHASE void FN(final_induce_L)(const TT *T, SI *SA, SI n, SI *B)
+{
+    SI j = n - 1;
+    SA[B[T[j]]++] = (j > 0 && T[j - 1] < T[j]) ? ~j : j;
+    for (SI i = 0; i < n; ++i) {
+        FN(prefetch_fwd)(T, SA, n, i);
+        SI v = SA[i];
+        SA[i] = ~v;
+        if (v > 0) {
+            SI q = v - 1;
+            TT c = T[q];
+            SI f = (SI)(T[q - (q > 0)] < c); /* q-1 is S-type (never for q=0) */
+            SA[B[c]++] = q ^ -f;
+        }
+    }
+}
+
+/* Final S pass (B = bucket ends).  Leaves every entry non-negative. */
+FM_PHASE void FN(final_induce_S)(const TT *T, SI *SA, SI n, SI *B)
+{
+    for (SI i = n - 1; i >= 0; --i) {
+        FN(prefetch_bwd)(T, SA, i);
+        SI v = SA[i];
+        if (v > 0) {
+            SI q = v - 1;
+            TT c = T[q];
+            SI f = (SI)(T[q - (q > 0)] > c) | (SI)(q == 0);
+            SA[--B[c]] = q ^ -f;
+        } else {
+            SA[i] = ~v;
+        }
+    }
+}
+
+/* Name the m sorted LMS substrings in SA[0..m); on return the reduced string
+ * (names in text order) is in SA[n-m..n).  Returns the number of names. */
+FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
+{
+    SI *L = SA + m; /* L[p >> 1]: length of the LMS substring at p */
+    memset(L, 0, (size_t)(n - m) * sizeof(SI));
+    SI last = -1;
+    {
+        SI next = n; /* next LMS position to the right (n = sentinel) */
+        SI s_next = 0, dummy;
+        TT c1 = T[n - 1];
+        for (SI i = n - 2; i >= 0; --i) {
+            TT c0 = T[i];
+            SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+            SI lms = s_next & (s ^ 1);
+            SI p = i + 1;
+            SI *dst = (SI *)FM_SELECT_PTR(lms, L + (p >> 1), &dummy);
+            *dst = next - p + 1;
+            last = (lms & (last < 0)) ? p : last;
+            next = lms ? p : next;
+            s_next = s;
+            c1 = c0;
+        }
+        (void)dummy;
+    }
+    SI name = -1, pp = -1, plen = 0;
+    for (SI i = 0; i < m; ++i) {
+        if (FM_LIKELY(i + FM_SAIS_PREFETCH < m)) {
+            SI q = SA[i + FM_SAIS_PREFETCH];
+            FM_PREFETCH_W(L + (q >> 1));
+            FM_PREFETCH_R(T + q);
+        }
+        SI p = SA[i];
+        SI len = L[p >> 1];
+        int diff = 1;
+        if (len == plen && p != last && pp != last) {
+            SI d = 0;
+            while (d < len && T[p + d] == T[pp + d]) ++d;
+            diff = d < len;
+        }
+        if (diff) ++name;
+        L[p >> 1] = ~name;
+        pp = p;
+        plen = len;
+    }
+    /* names to the tail, in text order (branch-free: the slot written when v
+     * is not a name is dst-1 >= j, already read) */
+    SI dst = n;
+    for (SI j = n - 1; j >= m; --j) {
+        SI v = SA[j];
+        SA[dst - 1] = ~v;
+        dst -= (SI)(v < 0);
+    }
+    return name + 1;
+}
+
+static SI REC(sais_main)(const SI *T, SI *SA, SI n, SI k, SI fs);
+
+/* Suffix array of T[0..n) over [0, k) into SA[0..n); SA[n..n+fs) is free
+ * scratch space.  Returns 0 or a negative FM_SAIS_* error. */
+static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
+{
+    if (n <= 2) {
+        if (n == 1) SA[0] = 0;
+        if (n == 2) {
+            if (T[0] < T[1]) { SA[0] = 0; SA[1] = 1; }
+            else { SA[0] = 1; SA[1] = 0; }
+        }
+        return 0;
+    }
+
+    SI stackbuf[2 * FM_SAIS_STACK_BUCKETS];
+    SI *C, *B;
+    void *heap = NULL;
+    if (k <= FM_SAIS_STACK_BUCKETS) {
+        C = stackbuf;
+        B = stackbuf + FM_SAIS_STACK_BUCKETS;
+    } else if (fs >= 2 * k) {
+        C = SA + n;
+        B = SA + n + k;
+    } else if (fs >= k) {
+        heap = malloc((size_t)k * sizeof(SI));
+        if (heap == NULL) return FM_SAIS_ENOMEM;
+        C = (SI *)heap;
+        B = SA + n;
+    } else {
+        heap = malloc(2 * (size_t)k * sizeof(SI));
+        if (heap == NULL) return FM_SAIS_ENOMEM;
+        C = (SI *)heap;
+        B = C + k;
+    }
+    /* the recursion reuses SA[n..n+fs) only through the reduced problem's own
+     * free space, which lies inside SA[0..n); C/B in SA[n..) stay intact. */
+
+    FN(count_symbols)(T, n, C, k);
+
+    /* ---- stage 1: sort the LMS substrings */
+    memset(SA, 0, (size_t)n * sizeof(SI));
+    FN(bucket_ends)(C, B, k);
+    SI m = FN(place_lms)(T, SA, n, B);
+
+    if (m > 0) {
+        FN(bucket_starts)(C, B, k);
+        FN(stage1_induce_L)(T, SA, n, B);
+        FN(bucket_ends)(C, B, k);
+        FN(stage1_induce_S)(T, SA, n, B);
+
+        /* gather the sorted LMS positions into SA[0..m) */
+        SI j = 0;
+        for (SI i = 0; i < n; ++i) {
+            SI v = SA[i];
+            SA[j] = ~v; /* j <= i: harmless when v is not an LMS entry */
+            j += (SI)(v < 0);
+        }
+
+        SI names = FN(name_lms)(T, SA, n, m);
+#ifdef FM_SAIS_PROFILE
+        fprintf(stderr, "level: n=%lld k=%lld m=%lld names=%lld fs=%lld\n", (long long)n,
+                (long long)k, (long long)m, (long long)names, (long long)fs);
+#endif
+        SI *S1 = SA + n - m;
+
+        /* ---- sort the reduced string */
+        if (names < m) {
+            SI r = REC(sais_main)(S1, SA, m, names, n - 2 * m);
+            if (r < 0) {
+                free(heap);
+                return r;
+            }
+        } else {
+            for (SI i = 0; i < m; ++i) SA[S1[i]] = i;
+        }
+
+        /* ---- stage 2: LMS positions in text order into the tail, map */
+        {
+            /* branch-free: when i+1 is not LMS the write goes to dst-1, which
+             * is >= n-m-1 >= m (m <= (n-1)/2) and gets overwritten or is
+             * outside both SA[0..m) and the filled part of the tail */
+            SI dst = n;
+            SI s_next = 0;
+            TT c1 = T[n - 1];
+            for (SI i = n - 2; i >= 0; --i) {
+                TT c0 = T[i];
+                SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+                SA[dst - 1] = i + 1;
+                dst -= s_next & (s ^ 1);
+                s_next = s;
+                c1 = c0;
+            }
+        }
+        for (SI i = 0; i < m; ++i) {
+            if (FM_LIKELY(i + FM_SAIS_PREFETCH < m)) FM_PREFETCH_R(S1 + SA[i + FM_SAIS_PREFETCH]);
+            SA[i] = S1[SA[i]];
+        }
+        memset(SA + m, 0, (size_t)(n - m) * sizeof(SI));
+        FN(bucket_ends)(C, B, k);
+        for (SI i = m - 1; i >= 0; --i) {
+            if (FM_LIKELY(i >= FM_SAIS_PREFETCH)) FM_PREFETCH_R(T + SA[i - FM_SAIS_PREFETCH]);
+            SI p = SA[i];
+            SA[i] = 0;
+            SA[--B[T[p]]] = p;
+        }
+    }
+
+    FN(bucket_starts)(C, B, k);
+    FN(final_induce_L)(T, SA, n, B);
+    FN(bucket_ends)(C, B, k);
+    FN(final_induce_S)(T, SA, n, B);
+
+    free(heap);
+    return 0;
+}
+
+#undef FN
+#undef REC
+#undef TT
+#undef SI
+#undef FM_SFX
+#undef FM_REC_SFX
+#ifdef FM_BYTE_TEXT
+#undef FM_BYTE_TEXT
+#endif
+
+#endif /* FM_SAIS_TEMPLATE */
