@@ -26,6 +26,7 @@ cnp.import_array()
 ctypedef fused text_t:
     uint8_t
     uint16_t
+    uint32_t
 
 ctypedef fused sa_t:
     int32_t
@@ -48,8 +49,8 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
                           uint64_t isa_rate, const uint64_t[::1] doc_starts):
     """One pass over SA; returns a dict of arrays and parameters (see module docstring).
 
-    SA is overwritten: on return its memory holds the BWT (returned as ``bwt``, a view of
-    SA's buffer; copy it and drop SA to release the rest).
+    SA is overwritten: on return its memory holds BWT rows 1..N (``bwt_tail``, a view of
+    SA's buffer; copy it and drop SA to release the rest); row 0 is ``bwt_first``.
     """
     cdef uint64_t N = T.shape[0]
     if N == 0 or <uint64_t>SA.shape[0] != N:
@@ -58,11 +59,16 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
         raise ValueError("sample rates must be >= 1")
     cdef uint64_t n_docs = doc_starts.shape[0] - 1
     cdef uint64_t rows = N + 1
-    dtype = np.uint8 if text_t is uint8_t else np.uint16
+    if text_t is uint8_t:
+        dtype = np.uint8
+    elif text_t is uint16_t:
+        dtype = np.uint16
+    else:
+        dtype = np.uint32
     # The BWT is written over the suffix array as it is consumed: row r >= 1 goes to
-    # symbol slot r of SA's memory, which lies inside SA[0 .. r-1] (already read), so the
-    # build needs no extra N bytes.  Row 0 is written last (its slot overlaps SA[0]).
-    cdef text_t *B = <text_t *>&SA[0]
+    # symbol slot r - 1 of SA's memory, which lies inside SA[0 .. r-1] (already read), so
+    # the pass needs no extra memory.  Row 0 (= T[N-1]) is returned separately.
+    cdef text_t *B = (<text_t *>&SA[0]) - 1
     cdef text_t first = T[N - 1]
 
     cdef uint64_t n_marks = (N + sa_rate - 1) // sa_rate
@@ -104,14 +110,13 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
                 d = _upper_bound(ds, n_docs + 1, p) - 1
                 packed_set(&ew[0], row_w, d, r)
                 seps += 1
-    B[0] = first
-    bwt = np.asarray(SA).view(dtype)[:rows]
+    bwt_tail = np.asarray(SA).view(dtype)[:N]
     if j != n_marks or seps != n_docs:
         raise RuntimeError(f"internal error: {j} SA samples (expected {n_marks}), "
                            f"{seps} separators (expected {n_docs})")
     np.cumsum(prefix, out=prefix)
     return {
-        "bwt": bwt, "r0": int(r0), "n_rows": int(rows),
+        "bwt_first": int(first), "bwt_tail": bwt_tail, "r0": int(r0), "n_rows": int(rows),
         "sa_samples": sa_words, "sa_width": int(sa_w), "n_sa_samples": int(n_marks),
         "sampled_low": low, "sampled_prefix": prefix,
         "isa_samples": isa_words, "row_width": int(row_w), "n_isa_samples": int(n_isa),

@@ -19,7 +19,7 @@ from rank_bitvector cimport rbv_t, bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_L
 from wavelet_tree cimport wt_t, wt_node_t
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
-from fm_shard cimport fm_shard_t
+from fm_shard cimport fm_shard_t, symbol_t
 
 cdef enum:
     LANES = 24
@@ -110,8 +110,8 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
 
 
 cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
-                                  uint8_t *out) noexcept nogil:
-    """Bytes [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
+                                  symbol_t *out) noexcept nogil:
+    """Symbols [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
     cdef uint64_t s = fm.doc_starts[doc]
     cdef uint64_t e = fm.doc_starts[doc + 1] - 1
     cdef uint64_t lo = s + a, hi = s + b, R = fm.isa_rate
@@ -161,7 +161,7 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 if _lf_level(fm, w, &c):
                     w.slot -= 1
                     if <uint64_t>w.slot < hi:
-                        out[<uint64_t>w.slot - lo] = <uint8_t>c
+                        out[<uint64_t>w.slot - lo] = <symbol_t>c
                     w.steps -= 1
                     if w.steps == 0:
                         w.slot = -1
@@ -173,7 +173,8 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
 
 
 ctypedef struct _search_t:
-    const uint8_t *p      # pattern
+    const uint8_t *p      # pattern (bytes), or NULL for token patterns
+    const uint32_t *p32   # pattern (token ids) when p is NULL
     uint64_t k            # symbols left to process (next is p[k-1])
     uint64_t s, e         # current range (rows) / positions inside the current node
     const wt_node_t *nd   # current node, NULL between symbols
@@ -188,7 +189,7 @@ cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcep
     if q.k == 0 or q.s >= q.e:
         return False
     q.k -= 1
-    c = q.p[q.k]
+    c = q.p[q.k] if q.p != NULL else q.p32[q.k]
     if c >= fm.wt.sigma or c == fm.sep or fm.wt.code_len[c] == 0:
         q.s = 0
         q.e = 0
@@ -228,7 +229,7 @@ cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogi
     return not _search_next_symbol(fm, q)
 
 
-cdef inline void fm_count_batch(const fm_shard_t *fm, const uint8_t *buf, const int64_t *offsets,
+cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const int64_t *offsets,
                                 uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
     """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
     cdef _search_t lanes[LANES]
@@ -242,7 +243,12 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const uint8_t *buf, const 
         for l in range(LANES):
             q = &lanes[l]
             while q.slot < 0 and nxt < n:
-                q.p = buf + offsets[nxt]
+                if symbol_t is uint8_t:
+                    q.p = buf + offsets[nxt]
+                    q.p32 = NULL
+                else:
+                    q.p = NULL
+                    q.p32 = buf + offsets[nxt]
                 q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
                 q.slot = <int64_t>nxt
                 nxt += 1

@@ -11,9 +11,10 @@ contain ``sep`` (it is a byte absent from the corpus, or 256), so occurrences
 can never cross a document boundary and backward search needs no correction.
 All kernels are ``noexcept nogil`` and allocate nothing.
 """
-from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
+from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t, uint8_t
 from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
-from packed_ints cimport packed_t, packed_get
+from packed_ints cimport packed_t, packed_get, packed_init
+from wavelet_tree cimport wt_init
 from sampled_rows cimport sampled_rows_t, sampled_rank
 
 ctypedef struct fm_shard_t:
@@ -31,6 +32,10 @@ ctypedef struct fm_shard_t:
     const uint64_t *doc_starts # (n_docs + 1,) start of each document in T; last = N
     uint64_t n_docs
 
+ctypedef fused symbol_t:
+    uint8_t     # byte corpora
+    uint32_t    # token corpora (compact token ids)
+
 
 cdef inline uint64_t fm_lf(const fm_shard_t *fm, uint64_t row, uint32_t *c) noexcept nogil:
     """LF(row) and the BWT symbol at row.  row != r0."""
@@ -40,7 +45,7 @@ cdef inline uint64_t fm_lf(const fm_shard_t *fm, uint64_t row, uint32_t *c) noex
     return fm.C[c[0]] + r
 
 
-cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const uint8_t *P, uint64_t m,
+cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
 
@@ -91,8 +96,8 @@ cdef inline uint64_t fm_doc_of(const fm_shard_t *fm, uint64_t pos) noexcept nogi
 
 
 cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
-                            uint8_t *out) noexcept nogil:
-    """Bytes [a, b) of document doc into out (b - a bytes).  0 <= a <= b <= len(doc).
+                            symbol_t *out) noexcept nogil:
+    """Symbols [a, b) of document doc into out (b - a symbols).  0 <= a <= b <= len(doc).
 
     Starts at the nearest ISA sample (or the document's end) at or after b and
     walks LF backwards: at most b - a + isa_rate - 1 steps.
@@ -114,4 +119,39 @@ cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint
         row = fm_lf(fm, row, &c)
         q -= 1
         if q < hi:
-            out[q - lo] = <uint8_t>c
+            out[q - lo] = <symbol_t>c
+
+
+cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -1:
+    """Point ``fm`` into the shard's arrays (numpy arrays or read-only maps, validated by the
+    caller: see fmindex/shard.py).  The caller keeps ``arrays`` alive as long as ``fm``."""
+    cdef const uint64_t[::1] lines = arrays["wt_lines"]
+    cdef const uint8_t[::1] nodes = arrays["wt_nodes"].view("u1").reshape(-1)
+    cdef const uint64_t[::1] codes = arrays["wt_codes"]
+    cdef const uint8_t[::1] code_len = arrays["wt_code_len"]
+    cdef const uint64_t[::1] C = arrays["C"]
+    cdef const uint32_t[::1] prefix = arrays["sampled_prefix"]
+    cdef const uint8_t[::1] low = arrays["sampled_low"]
+    cdef const uint64_t[::1] sa = arrays["sa_samples"]
+    cdef const uint64_t[::1] isa = arrays["isa_samples"]
+    cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
+    cdef const uint64_t[::1] starts = arrays["doc_starts"]
+    cdef uint64_t n_rows = params["n_rows"]
+    wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &codes[0], &code_len[0],
+            n_rows, codes.shape[0])
+    fm.C = &C[0]
+    fm.sep = params["sep"]
+    fm.r0 = params["r0"]
+    fm.n_rows = n_rows
+    fm.sa_rate = params["sa_sample"]
+    fm.sampled.prefix = &prefix[0]
+    fm.sampled.low = &low[0] if low.shape[0] else NULL
+    fm.sampled.n_rows = n_rows
+    fm.sampled.n_marks = low.shape[0]
+    packed_init(&fm.sa_samples, &sa[0], params["sa_width"], params["n_sa_samples"])
+    fm.isa_rate = params["isa_sample"]
+    packed_init(&fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
+    packed_init(&fm.doc_end_rows, &ends[0], params["row_width"], starts.shape[0] - 1)
+    fm.doc_starts = &starts[0]
+    fm.n_docs = starts.shape[0] - 1
+    return 0

@@ -10,9 +10,8 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
-from wavelet_tree cimport wt_init
-from packed_ints cimport packed_init
-from fm_shard cimport (fm_shard_t, fm_backward_search, fm_locate_row, fm_extract, fm_lf)
+from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract,
+                       fm_lf)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 
 cnp.import_array()
@@ -26,35 +25,7 @@ cdef class FMShard:
 
     def __init__(self, dict arrays, dict params):
         self.arrays = arrays
-        cdef const uint64_t[::1] lines = arrays["wt_lines"]
-        cdef const uint8_t[::1] nodes = arrays["wt_nodes"].view(np.uint8).reshape(-1)
-        cdef const uint64_t[::1] codes = arrays["wt_codes"]
-        cdef const uint8_t[::1] code_len = arrays["wt_code_len"]
-        cdef const uint64_t[::1] C = arrays["C"]
-        cdef const uint32_t[::1] prefix = arrays["sampled_prefix"]
-        cdef const uint8_t[::1] low = arrays["sampled_low"]
-        cdef const uint64_t[::1] sa = arrays["sa_samples"]
-        cdef const uint64_t[::1] isa = arrays["isa_samples"]
-        cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
-        cdef const uint64_t[::1] starts = arrays["doc_starts"]
-        n_rows = params["n_rows"]
-        wt_init(&self.fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &codes[0], &code_len[0],
-                n_rows, codes.shape[0])
-        self.fm.C = &C[0]
-        self.fm.sep = params["sep"]
-        self.fm.r0 = params["r0"]
-        self.fm.n_rows = n_rows
-        self.fm.sa_rate = params["sa_sample"]
-        self.fm.sampled.prefix = &prefix[0]
-        self.fm.sampled.low = &low[0] if low.shape[0] else NULL
-        self.fm.sampled.n_rows = n_rows
-        self.fm.sampled.n_marks = low.shape[0]
-        packed_init(&self.fm.sa_samples, &sa[0], params["sa_width"], params["n_sa_samples"])
-        self.fm.isa_rate = params["isa_sample"]
-        packed_init(&self.fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
-        packed_init(&self.fm.doc_end_rows, &ends[0], params["row_width"], starts.shape[0] - 1)
-        self.fm.doc_starts = &starts[0]
-        self.fm.n_docs = starts.shape[0] - 1
+        fm_shard_init(&self.fm, arrays, params)
         self.num_bytes = params["num_bytes"]
 
     @property
@@ -85,14 +56,35 @@ cdef class FMShard:
             cnt = fm_backward_search(&self.fm, p, m, &sp)
         return sp, cnt
 
-    def count_many(self, const uint8_t[::1] buf, const int64_t[::1] offsets, int num_threads=1):
-        """Counts of patterns buf[offsets[i]:offsets[i+1]] (int64 array).  GIL released."""
+    def count_ids(self, const uint32_t[::1] pattern):
+        """Occurrences of a non-empty symbol-id pattern (token shards)."""
+        cdef uint64_t sp, m = pattern.shape[0]
+        if m == 0:
+            return self.num_bytes
+        with nogil:
+            m = fm_backward_search(&self.fm, &pattern[0], m, &sp)
+        return m
+
+    def search_ids(self, const uint32_t[::1] pattern):
+        """(first row, count) of a non-empty symbol-id pattern's suffix-array range."""
+        cdef uint64_t sp, cnt, m = pattern.shape[0]
+        if m == 0:
+            raise ValueError("empty pattern has no single range")
+        with nogil:
+            cnt = fm_backward_search(&self.fm, &pattern[0], m, &sp)
+        return sp, cnt
+
+    def count_many(self, const symbol_t[::1] buf, const int64_t[::1] offsets, int num_threads=1):
+        """Counts of patterns buf[offsets[i]:offsets[i+1]] (int64 array).  GIL released.
+
+        ``buf`` is uint8 (byte shards) or uint32 (token shards, compact ids).
+        """
         cdef Py_ssize_t n = offsets.shape[0] - 1, i
         out = np.zeros(max(n, 0), dtype=np.int64)
         if n <= 0:
             return out
         cdef int64_t[::1] o = out
-        cdef const uint8_t *base = &buf[0] if buf.shape[0] else NULL
+        cdef const symbol_t *base = &buf[0] if buf.shape[0] else NULL
         cdef uint64_t sp, m
         cdef int64_t total = <int64_t>self.num_bytes
         for i in range(n):
@@ -167,6 +159,25 @@ cdef class FMShard:
                 fm_extract(&self.fm, doc, start, end, o)
             else:
                 fm_extract_batch(&self.fm, doc, start, end, o)
+        return out
+
+    def extract_ids(self, uint64_t doc, uint64_t start, uint64_t end):
+        """Symbols [start, end) of shard document ``doc`` as a uint32 array (token shards)."""
+        if doc >= self.fm.n_docs:
+            raise IndexError("document out of range")
+        cdef uint64_t length = self.fm.doc_starts[doc + 1] - 1 - self.fm.doc_starts[doc]
+        if end > length:
+            end = length
+        if start > end:
+            start = end
+        out = np.empty(end - start, dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        if end > start:
+            with nogil:
+                if end - start <= 2 * self.fm.isa_rate:
+                    fm_extract(&self.fm, doc, start, end, &o[0])
+                else:
+                    fm_extract_batch(&self.fm, doc, start, end, &o[0])
         return out
 
     def bwt_symbols(self, uint64_t start, uint64_t end):

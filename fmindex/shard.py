@@ -40,6 +40,11 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
     "meta_offsets": np.dtype("<u8"),    # block offsets into meta_blob
 }
 
+# dtypes of optional arrays a shard may carry (listed in shard.json "extra_arrays")
+EXTRA_ARRAY_DTYPES: Dict[str, str] = {
+    "vocab": "<u4",                     # token shards: token id of each compact symbol id
+}
+
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_nodes", "wt_codes", "wt_code_len", "C"),
@@ -82,7 +87,7 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
                 timings: Optional[Dict[str, float]] = None,
                 phase: Optional[Callable[[str], None]] = None,
                 release_text: Optional[Callable[[], None]] = None) -> dict:
-    """Build one shard from ``buf`` = doc_0 X doc_1 X ... doc_{k-1} X (X = any placeholder).
+    """Build one byte shard from ``buf`` = doc_0 X doc_1 X ... doc_{k-1} X (X = any placeholder).
 
     ``buf`` is modified in place (the placeholders become the separator).  Writes the
     array files and ``shard.json`` into ``out_dir`` (which must exist) and returns the
@@ -90,22 +95,10 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     (the caller can free ``buf`` then), keeping the peak at ~5 bytes per text byte.
     """
     timings = timings if timings is not None else {}
-    k = int(doc_lengths.shape[0])
-    if k == 0:
-        raise ValueError("a shard needs at least one document")
-    doc_starts = np.zeros(k + 1, dtype=np.uint64)
-    np.cumsum(doc_lengths.astype(np.uint64) + 1, out=doc_starts[1:])
-    N = int(doc_starts[-1])
-    if N != len(buf):
+    doc_starts = doc_starts_of(doc_lengths)
+    if int(doc_starts[-1]) != len(buf):
         raise ValueError("document lengths do not add up to the buffer size")
-
-    def tick(name, t0):
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
-        return time.perf_counter()
-
     t = time.perf_counter()
-    if phase:
-        phase("suffix sort")
     text = np.frombuffer(buf, dtype=np.uint8)
     sep_pos = (doc_starts[1:] - 1).astype(np.int64)
     text[sep_pos] = 0
@@ -115,6 +108,55 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     else:
         text = text.astype(np.uint16)
         text[sep_pos] = 256
+    timings["suffix sort"] = timings.get("suffix sort", 0.0) + time.perf_counter() - t
+    holder = [text]                     # handed over: the callee drops the last reference
+    del text, sep_pos
+    return build_shard_from_symbols(
+        holder, doc_starts, sep, 257 if sep == 256 else 256, metas, out_dir, alphabet="bytes",
+        sa_sample=sa_sample, isa_sample=isa_sample, timings=timings, phase=phase,
+        release_text=release_text)
+
+
+def doc_starts_of(doc_lengths: np.ndarray) -> np.ndarray:
+    """Start of each document in the shard text (one separator after each), plus the end."""
+    k = int(doc_lengths.shape[0])
+    if k == 0:
+        raise ValueError("a shard needs at least one document")
+    doc_starts = np.zeros(k + 1, dtype=np.uint64)
+    np.cumsum(doc_lengths.astype(np.uint64) + 1, out=doc_starts[1:])
+    return doc_starts
+
+
+def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, sep: int, sigma: int,
+                             metas: List[bytes], out_dir: Path, *, alphabet: str,
+                             sa_sample: int = 32, isa_sample: int = 64,
+                             timings: Optional[Dict[str, float]] = None,
+                             phase: Optional[Callable[[str], None]] = None,
+                             release_text: Optional[Callable[[], None]] = None,
+                             extra_arrays: Optional[Dict[str, np.ndarray]] = None,
+                             extra_params: Optional[dict] = None) -> dict:
+    """Build a shard over ``text`` (uint8 / uint16 / uint32 symbols < sigma) in which every
+    document (bounds in ``doc_starts``) is followed by the symbol ``sep``, which occurs
+    nowhere else.  ``alphabet`` ("bytes" or "tokens") is recorded for the reader;
+    ``extra_arrays`` are written as additional array files (e.g. a token vocabulary).
+    ``text`` may be given as a one-element list, which is emptied: then no reference to
+    the text outlives the BWT pass and ``release_text`` can free its buffer.
+    """
+    if isinstance(text, list):
+        text = text.pop()
+    timings = timings if timings is not None else {}
+    k = int(doc_starts.shape[0]) - 1
+    N = int(doc_starts[-1])
+    if N != text.shape[0] or k < 1:
+        raise ValueError("document bounds do not match the text")
+
+    def tick(name, t0):
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    if phase:
+        phase("suffix sort")
     sa = sort_suffixes(text)
     t = tick("suffix sort", t)
     if phase:
@@ -123,12 +165,14 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     del text                            # the text buffer may now be released by the caller
     if release_text is not None:
         release_text()
-    bwt = out.pop("bwt").copy()         # the BWT lives in SA's memory: copy, drop SA
-    del sa
+    tail = out.pop("bwt_tail")          # rows 1..N live in SA's memory: copy, drop SA
+    bwt = np.empty(N + 1, dtype=tail.dtype)
+    bwt[0] = out.pop("bwt_first")
+    bwt[1:] = tail
+    del tail, sa
     t = tick("bwt + samples", t)
     if phase:
         phase("wavelet tree")
-    sigma = 257 if sep == 256 else 256
     freq = symbol_histogram(bwt, sigma).astype(np.uint64)
     freq[sep] -= 1                      # the fake separator at row r0
     C = np.ones(sigma + 1, dtype=np.uint64)
@@ -147,19 +191,22 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
         "doc_end_rows": out["doc_end_rows"], "doc_starts": doc_starts,
         "meta_blob": blob, "meta_offsets": moffs,
     }
+    extra_arrays = dict(extra_arrays or {})
     files = {}
-    for name, arr in arrays.items():
+    for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
     params = {
-        "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": sep, "r0": out["r0"],
-        "sigma": sigma, "wt_n_bits": int(wt["n_bits"]),
+        "alphabet": alphabet,
+        "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": int(sep),
+        "r0": out["r0"], "sigma": int(sigma), "wt_n_bits": int(wt["n_bits"]),
         "sa_sample": sa_sample, "isa_sample": isa_sample,
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
         "meta_block_docs": META_BLOCK_DOCS,
     }
+    params.update(extra_params or {})
     manifest = {"format": SHARD_KIND, "format_version": [fmt.FORMAT_MAJOR, fmt.FORMAT_MINOR],
-                "params": params, "files": files}
+                "params": params, "files": files, "extra_arrays": sorted(extra_arrays)}
     fmt.write_json(out_dir / "shard.json", manifest)
     tick("write", t)
     return manifest
@@ -177,13 +224,20 @@ class Shard:
         self.path = Path(path)
         man = fmt.read_json(self.path / "shard.json", SHARD_KIND)
         try:
-            p = {k: int(v) for k, v in man["params"].items()}
+            p = {k: (v if k == "alphabet" or not isinstance(v, (int, float, str)) else int(v))
+                 for k, v in man["params"].items()}
+            p.setdefault("alphabet", "bytes")
             files = man["files"]
+            extra = [str(x) for x in man.get("extra_arrays", [])]
         except (KeyError, TypeError, ValueError, AttributeError):
             raise CorruptIndexError("shard manifest lacks parameters", str(self.path / "shard.json"))
         self.params = p
+        self.alphabet = p["alphabet"]
         arrays = {}
-        for name, dtype in SHARD_ARRAYS.items():
+        wanted = dict(SHARD_ARRAYS)
+        for name in extra:
+            wanted[name] = np.dtype(EXTRA_ARRAY_DTYPES.get(name, "<u8"))
+        for name, dtype in wanted.items():
             entry = files.get(name) if isinstance(files, dict) else None
             if entry is None:
                 raise CorruptIndexError(f"manifest does not list {name}.arr",
@@ -203,7 +257,11 @@ class Shard:
         from ._rank_bitvector import lines_for_bits
         sp = self.path
         sigma, n_rows, k = p["sigma"], p["n_rows"], p["n_docs"]
-        _check(sigma in (256, 257) and p["sep"] < sigma, "alphabet", sp)
+        if p["alphabet"] == "bytes":
+            _check(sigma in (256, 257), "alphabet", sp)
+        else:
+            _check(p["alphabet"] == "tokens" and sigma >= 2, "alphabet", sp)
+        _check(p["sep"] < sigma, "separator", sp)
         _check(k >= 1 and n_rows == p["num_bytes"] + k + 1, "sizes", sp)
         _check(1 <= p["r0"] < n_rows, "r0", sp)
         _check(a["wt_codes"].shape[0] == sigma and a["wt_code_len"].shape[0] == sigma, "codes", sp)
