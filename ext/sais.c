@@ -6,8 +6,10 @@
  * (text symbol type, SA index type) pairs by including itself:
  *
  *     u8  / int32   level 0 of fm_sais_u8
+ *     u16 / int32   level 0 of fm_sais_u16
  *     i32 / int32   fm_sais_int32 and every recursion level of 32-bit builds
  *     u8  / int64   level 0 of fm_sais_u8_64
+ *     u16 / int64   level 0 of fm_sais_u16_64
  *     i32 / int64   fm_sais_int32_64
  *     i64 / int64   recursion levels of 64-bit builds
  *
@@ -35,6 +37,23 @@
 #include <string.h>
 #ifdef FM_SAIS_PROFILE
 #include <stdio.h>
+#include <time.h>
+static double fm_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+#define FM_TICK_INIT double fm_t0 = fm_cpu_now()
+#define FM_TICK(name)                                                        \
+    do {                                                                     \
+        double t_ = fm_cpu_now();                                            \
+        fprintf(stderr, "  n=%-10lld %-10s %7.3f\n", (long long)n, name, t_ - fm_t0); \
+        fm_t0 = t_;                                                          \
+    } while (0)
+#else
+#define FM_TICK_INIT ((void)0)
+#define FM_TICK(name) ((void)0)
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -60,6 +79,8 @@
 #ifndef FM_SAIS_PREFETCH
 #define FM_SAIS_PREFETCH 128
 #endif
+
+#define FM_PF FM_SAIS_PREFETCH
 
 /* Alphabets up to this size keep their bucket arrays on the stack. */
 #define FM_SAIS_STACK_BUCKETS 1024
@@ -90,6 +111,13 @@
 #define FM_BYTE_TEXT 1
 #include "sais.c"
 
+/* 32-bit index: 16-bit text (e.g. bytes plus separator symbols) */
+#define TT uint16_t
+#define SI int32_t
+#define FM_SFX u16_32
+#define FM_REC_SFX i32_32
+#include "sais.c"
+
 /* 64-bit index: int64 text (recursion levels) */
 #define TT int64_t
 #define SI int64_t
@@ -101,6 +129,13 @@
 #define TT int32_t
 #define SI int64_t
 #define FM_SFX i32_64
+#define FM_REC_SFX i64_64
+#include "sais.c"
+
+/* 64-bit index: 16-bit text */
+#define TT uint16_t
+#define SI int64_t
+#define FM_SFX u16_64
 #define FM_REC_SFX i64_64
 #include "sais.c"
 
@@ -136,6 +171,29 @@ static int fm_check_symbols(const int32_t *T, int64_t n, int32_t k)
     int64_t bad = 0;
     for (int64_t i = 0; i < n; ++i) bad |= ((uint32_t)T[i] >= (uint32_t)k);
     return bad != 0;
+}
+
+static int fm_check_symbols16(const uint16_t *T, int64_t n, int32_t k)
+{
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad |= ((int32_t)T[i] >= k);
+    return bad != 0;
+}
+
+int64_t fm_sais_u16(const uint16_t *T, int32_t *SA, int64_t n, int32_t k)
+{
+    if (n < 0 || n > (int64_t)INT32_MAX - 1 || k < 1 || k > 65536) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    if (fm_check_symbols16(T, n, k)) return FM_SAIS_ESYMBOL;
+    return (int64_t)sais_main_u16_32(T, SA, (int32_t)n, k, 0);
+}
+
+int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k)
+{
+    if (n < 0 || n > INT64_MAX / 4 || k < 1 || k > 65536) return FM_SAIS_EINVAL;
+    if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
+    if (fm_check_symbols16(T, n, k)) return FM_SAIS_ESYMBOL;
+    return sais_main_u16_64(T, SA, n, (int64_t)k, 0);
 }
 
 int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
@@ -205,11 +263,10 @@ static void FN(bucket_ends)(const SI *C, SI *B, SI k)
  * cache miss for large texts, so the symbol of SA[i +- D] is requested ahead.
  * (Prefetching the bucket counters of large alphabets as well was measured
  * to be slower: it costs more than the misses it hides.) */
-#define FM_PF FM_SAIS_PREFETCH
 
 static inline void FN(prefetch_fwd)(const TT *T, const SI *SA, SI n, SI i)
 {
-    if (FM_LIKELY(i + FM_PF < n)) {
+    if (FM_LIKELY(i < n - FM_PF)) {
         SI v = SA[i + FM_PF];
         FM_PREFETCH_R(T + (v > 0 ? v - 1 : 0));
     }
@@ -335,12 +392,32 @@ FM_PHASE void FN(final_induce_S)(const TT *T, SI *SA, SI n, SI *B)
     }
 }
 
+/* T[p..p+len) == T[q..q+len)?  Both ranges lie inside T. */
+static inline int FN(same_substring)(const TT *T, SI p, SI q, SI len)
+{
+#if defined(FM_BYTE_TEXT) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    SI d = 0;
+    for (; d + 8 <= len; d += 8) {
+        uint64_t a, b;
+        memcpy(&a, T + p + d, 8);
+        memcpy(&b, T + q + d, 8);
+        if (a != b) return 0;
+    }
+    for (; d < len; ++d)
+        if (T[p + d] != T[q + d]) return 0;
+    return 1;
+#else
+    for (SI d = 0; d < len; ++d)
+        if (T[p + d] != T[q + d]) return 0;
+    return 1;
+#endif
+}
+
 /* Name the m sorted LMS substrings in SA[0..m); on return the reduced string
  * (names in text order) is in SA[n-m..n).  Returns the number of names. */
 FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
 {
-    SI *L = SA + m; /* L[p >> 1]: length of the LMS substring at p */
-    memset(L, 0, (size_t)(n - m) * sizeof(SI));
+    SI *L = SA + m; /* L[p >> 1]: length of the LMS substring at p (zeroed) */
     SI last = -1;
     {
         SI next = n; /* next LMS position to the right (n = sentinel) */
@@ -362,19 +439,15 @@ FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
     }
     SI name = -1, pp = -1, plen = 0;
     for (SI i = 0; i < m; ++i) {
-        if (FM_LIKELY(i + FM_SAIS_PREFETCH < m)) {
-            SI q = SA[i + FM_SAIS_PREFETCH];
+        if (FM_LIKELY(i < m - FM_PF)) {
+            SI q = SA[i + FM_PF];
             FM_PREFETCH_W(L + (q >> 1));
             FM_PREFETCH_R(T + q);
         }
         SI p = SA[i];
         SI len = L[p >> 1];
         int diff = 1;
-        if (len == plen && p != last && pp != last) {
-            SI d = 0;
-            while (d < len && T[p + d] == T[pp + d]) ++d;
-            diff = d < len;
-        }
+        if (len == plen && p != last && pp != last) diff = !FN(same_substring)(T, p, pp, len);
         if (diff) ++name;
         L[p >> 1] = ~name;
         pp = p;
@@ -406,13 +479,16 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
         return 0;
     }
 
+    /* bucket arrays C (counts) and B (insertion pointers): on the stack for
+     * small alphabets, else in the free space after SA when it is large
+     * enough, else on the heap. */
     SI stackbuf[2 * FM_SAIS_STACK_BUCKETS];
     SI *C, *B;
     void *heap = NULL;
     if (k <= FM_SAIS_STACK_BUCKETS) {
         C = stackbuf;
         B = stackbuf + FM_SAIS_STACK_BUCKETS;
-    } else if (fs >= 2 * k) {
+    } else if ((uint64_t)fs >= 2 * (uint64_t)k) {
         C = SA + n;
         B = SA + n + k;
     } else if (fs >= k) {
@@ -429,28 +505,35 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
     /* the recursion reuses SA[n..n+fs) only through the reduced problem's own
      * free space, which lies inside SA[0..n); C/B in SA[n..) stay intact. */
 
+    FM_TICK_INIT;
     FN(count_symbols)(T, n, C, k);
 
     /* ---- stage 1: sort the LMS substrings */
     memset(SA, 0, (size_t)n * sizeof(SI));
     FN(bucket_ends)(C, B, k);
     SI m = FN(place_lms)(T, SA, n, B);
+    FM_TICK("place");
 
     if (m > 0) {
         FN(bucket_starts)(C, B, k);
         FN(stage1_induce_L)(T, SA, n, B);
+        FM_TICK("s1_L");
         FN(bucket_ends)(C, B, k);
         FN(stage1_induce_S)(T, SA, n, B);
+        FM_TICK("s1_S");
 
         /* gather the sorted LMS positions into SA[0..m) */
         SI j = 0;
         for (SI i = 0; i < n; ++i) {
             SI v = SA[i];
-            SA[j] = ~v; /* j <= i: harmless when v is not an LMS entry */
+            SA[i] = 0;
+            SA[j] = ~v; /* j <= i; junk when v is not an LMS entry */
             j += (SI)(v < 0);
         }
-
+        if (m < n) SA[m] = 0; /* SA[m..n) is now all zero */
+        FM_TICK("gather");
         SI names = FN(name_lms)(T, SA, n, m);
+        FM_TICK("name");
 #ifdef FM_SAIS_PROFILE
         fprintf(stderr, "level: n=%lld k=%lld m=%lld names=%lld fs=%lld\n", (long long)n,
                 (long long)k, (long long)m, (long long)names, (long long)fs);
@@ -467,6 +550,7 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
         } else {
             for (SI i = 0; i < m; ++i) SA[S1[i]] = i;
         }
+        FM_TICK("recurse");
 
         /* ---- stage 2: LMS positions in text order into the tail, map */
         {
@@ -486,23 +570,27 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
             }
         }
         for (SI i = 0; i < m; ++i) {
-            if (FM_LIKELY(i + FM_SAIS_PREFETCH < m)) FM_PREFETCH_R(S1 + SA[i + FM_SAIS_PREFETCH]);
+            if (FM_LIKELY(i < m - FM_PF)) FM_PREFETCH_R(S1 + SA[i + FM_PF]);
             SA[i] = S1[SA[i]];
         }
+        FM_TICK("map");
         memset(SA + m, 0, (size_t)(n - m) * sizeof(SI));
         FN(bucket_ends)(C, B, k);
         for (SI i = m - 1; i >= 0; --i) {
-            if (FM_LIKELY(i >= FM_SAIS_PREFETCH)) FM_PREFETCH_R(T + SA[i - FM_SAIS_PREFETCH]);
+            if (FM_LIKELY(i >= FM_PF)) FM_PREFETCH_R(T + SA[i - FM_PF]);
             SI p = SA[i];
             SA[i] = 0;
             SA[--B[T[p]]] = p;
         }
     }
 
+    FM_TICK("s2_place");
     FN(bucket_starts)(C, B, k);
     FN(final_induce_L)(T, SA, n, B);
+    FM_TICK("s2_L");
     FN(bucket_ends)(C, B, k);
     FN(final_induce_S)(T, SA, n, B);
+    FM_TICK("s2_S");
 
     free(heap);
     return 0;

@@ -9,13 +9,15 @@ int64 otherwise.  The GIL is released while sorting.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
 cnp.import_array()
 
 cdef extern from "sais.h" nogil:
     int64_t fm_sais_u8(const uint8_t *T, int32_t *SA, int64_t n)
     int64_t fm_sais_u8_64(const uint8_t *T, int64_t *SA, int64_t n)
+    int64_t fm_sais_u16(const uint16_t *T, int32_t *SA, int64_t n, int32_t k)
+    int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k)
     int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
     int64_t fm_sais_int32_64(const int32_t *T, int64_t *SA, int64_t n, int32_t k)
     int FM_SAIS_ENOMEM
@@ -59,6 +61,30 @@ cdef object _sort_u8(const uint8_t[::1] t, bint force64):
             rc = fm_sais_u8_64(&t[0], &sa64[0], n)
     if rc != 0:
         _raise_for(rc, n, 256)
+    return sa
+
+
+cdef object _sort_u16(const uint16_t[::1] t, int64_t k, bint force64):
+    cdef int64_t n = t.shape[0]
+    cdef int64_t rc = 0
+    cdef cnp.ndarray sa
+    cdef int32_t[::1] sa32
+    cdef int64_t[::1] sa64
+    cdef int32_t kk = <int32_t>k
+    if n == 0:
+        return np.empty(0, dtype=np.int64 if force64 else np.int32)
+    if n < _INT32_LIMIT and not force64:
+        sa = np.empty(n, dtype=np.int32)
+        sa32 = sa
+        with nogil:
+            rc = fm_sais_u16(&t[0], &sa32[0], n, kk)
+    else:
+        sa = np.empty(n, dtype=np.int64)
+        sa64 = sa
+        with nogil:
+            rc = fm_sais_u16_64(&t[0], &sa64[0], n, kk)
+    if rc != 0:
+        _raise_for(rc, n, k)
     return sa
 
 
@@ -135,19 +161,29 @@ def _suffix_array(text, alphabet_size, bint force64):
     if alphabet_size is not None and hi >= alphabet_size:
         raise ValueError(
             f"suffix_array: symbol {hi} is not below alphabet_size={alphabet_size}")
-    if hi < 256 and arr.dtype.itemsize > 1:
+    if hi < 256:
         # small alphabet in a wide dtype: the byte kernel is the fastest
         return _sort_u8(np.ascontiguousarray(arr, dtype=np.uint8), force64)
     k = hi + 1
-    if k > n or k >= _INT32_LIMIT:
-        # sparse alphabet: map the symbols that occur onto 0..k'-1 (order kept),
-        # so bucket arrays stay O(n)
+    if arr.dtype == np.uint16:
+        return _sort_u16(np.ascontiguousarray(arr), k, force64)
+    if k > n:
+        # sparse alphabet (e.g. token ids): map the symbols that occur onto
+        # 0..k'-1 in order, so the bucket arrays stay O(n)
         uniq, inv = np.unique(arr, return_inverse=True)
-        t32 = np.ascontiguousarray(inv.reshape(-1), dtype=np.int32)
         k = uniq.shape[0]
-    else:
-        t32 = np.ascontiguousarray(arr, dtype=np.int32)
-    return _sort_i32(t32, k, force64)
+        if k >= _INT32_LIMIT:
+            raise ValueError(f"suffix_array: {k} distinct symbols, at most 2**31 - 1 supported")
+        inv = inv.reshape(-1)
+        if k <= 65536:
+            return _sort_u16(np.ascontiguousarray(inv, dtype=np.uint16), k, force64)
+        return _sort_i32(np.ascontiguousarray(inv, dtype=np.int32), k, force64)
+    if arr.dtype == np.int32 or (arr.dtype == np.uint32 and k < _INT32_LIMIT):
+        # no copy for contiguous input (uint32 values < 2**31 read as int32)
+        return _sort_i32(np.ascontiguousarray(arr).view(np.int32), k, force64)
+    if k <= 65536:
+        return _sort_u16(np.ascontiguousarray(arr, dtype=np.uint16), k, force64)
+    return _sort_i32(np.ascontiguousarray(arr, dtype=np.int32), k, force64)
 
 
 def suffix_array(text, alphabet_size=None):

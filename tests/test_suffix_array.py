@@ -45,6 +45,22 @@ def check(text, expected=None, **kw):
     return sa
 
 
+def verify_sa(text, sa):
+    """Full linear check that sa is the suffix array of text: a permutation
+    whose neighbours a, b satisfy T[a] < T[b], or T[a] == T[b] and the
+    suffix after a ranks before the suffix after b (end of text lowest)."""
+    t = np.asarray(text).astype(np.int64)
+    n = t.shape[0]
+    sa = np.asarray(sa, dtype=np.int64)
+    assert sa.shape == (n,)
+    rank = np.full(n + 1, -1, dtype=np.int64)
+    rank[sa] = np.arange(n)
+    assert np.array_equal(np.sort(sa), np.arange(n))
+    a, b = sa[:-1], sa[1:]
+    ok = (t[a] < t[b]) | ((t[a] == t[b]) & (rank[a + 1] < rank[b + 1]))
+    assert bool(ok.all())
+
+
 def divsufsort_ref(data: bytes):
     arr = np.frombuffer(data, dtype=np.uint8).copy()  # divsufsort wants writable
     return divsufsort(arr)
@@ -245,13 +261,39 @@ def test_int_medium_matches_divsufsort():
     assert np.array_equal(suffix_array(wide, alphabet_size=int(wide.max()) + 1), ref)
     assert np.array_equal(_suffix_array_64(wide), ref)
     tokens = rng.integers(0, 50_000, 200_000).astype(np.int32)  # token-id like
-    order = suffix_array(tokens)
-    # check sortedness on a sample of adjacent pairs (full naive check too slow)
-    t = tokens.tolist()
-    for i in rng.integers(0, len(order) - 1, 2000):
-        a, b = int(order[i]), int(order[i + 1])
-        assert t[a:a + 64] <= t[b:b + 64]
-    assert np.array_equal(np.sort(order), np.arange(len(t)))
+    verify_sa(tokens, suffix_array(tokens))
+
+
+@pytest.mark.parametrize("dtype,hi,n", [
+    (np.uint16, 60_000, 150_000),     # 16-bit kernel, no copy
+    (np.int64, 60_000, 150_000),      # converted to uint16
+    (np.int64, 120_000, 150_000),     # converted to int32
+    (np.uint32, 120_000, 150_000),    # read as int32 in place
+    (np.int32, 120_000, 150_000),     # int32 kernel, no copy
+    (np.uint16, 65_535, 1_000),       # k > n, 16-bit: no compaction
+    (np.int64, 2**40, 100_000),       # sparse, > 65536 distinct: compacted to int32
+    (np.int64, 2**40, 30_000),        # sparse, compacted to uint16
+])
+def test_int_kernels_verified(dtype, hi, n):
+    rng = np.random.default_rng(hi % 1000 + n)
+    # repetitive token stream: a few random "sentences" repeated, so the
+    # recursion sees equal LMS substrings
+    vocab = rng.integers(0, hi, 5000, dtype=np.int64).astype(dtype)
+    idx = np.concatenate([rng.integers(0, 5000, 50) for _ in range(40)])
+    seq = np.concatenate([vocab[idx[rng.integers(0, len(idx) - 40):][:40]] for _ in range(n // 40 + 1)])[:n]
+    sa = suffix_array(seq)
+    verify_sa(seq, sa)
+    assert np.array_equal(_suffix_array_64(seq), sa)
+
+
+def test_verifier_rejects_wrong_arrays():
+    data = np.frombuffer(b"mississippi", np.uint8)
+    sa = suffix_array(data)
+    verify_sa(data, sa)
+    bad = sa.copy()
+    bad[[3, 4]] = bad[[4, 3]]
+    with pytest.raises(AssertionError):
+        verify_sa(data, bad)
 
 
 # ------------------------------------------------------------------ errors ---
