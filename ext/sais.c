@@ -83,7 +83,7 @@ static double fm_cpu_now(void)
 #define FM_PF FM_SAIS_PREFETCH
 
 /* Alphabets up to this size keep their bucket arrays on the stack. */
-#define FM_SAIS_STACK_BUCKETS 1024
+#define FM_SAIS_STACK_BUCKETS 256
 
 /* Branch-free pointer select: cond (0 or 1) ? a : b.  Compilers like to turn
  * a plain ?: on pointers back into an unpredictable branch. */
@@ -153,7 +153,7 @@ static double fm_cpu_now(void)
 
 int64_t fm_sais_u8(const uint8_t *T, int32_t *SA, int64_t n)
 {
-    if (n < 0 || n > (int64_t)INT32_MAX - 1) return FM_SAIS_EINVAL;
+    if (n < 0 || n > (int64_t)INT32_MAX) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     return (int64_t)sais_main_u8_32(T, SA, (int32_t)n, 256, 0);
 }
@@ -182,7 +182,7 @@ static int fm_check_symbols16(const uint16_t *T, int64_t n, int32_t k)
 
 int64_t fm_sais_u16(const uint16_t *T, int32_t *SA, int64_t n, int32_t k)
 {
-    if (n < 0 || n > (int64_t)INT32_MAX - 1 || k < 1 || k > 65536) return FM_SAIS_EINVAL;
+    if (n < 0 || n > (int64_t)INT32_MAX || k < 1 || k > 65536) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols16(T, n, k)) return FM_SAIS_ESYMBOL;
     return (int64_t)sais_main_u16_32(T, SA, (int32_t)n, k, 0);
@@ -198,7 +198,7 @@ int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k)
 
 int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
 {
-    if (n < 0 || n > (int64_t)INT32_MAX - 1 || k < 1) return FM_SAIS_EINVAL;
+    if (n < 0 || n > (int64_t)INT32_MAX || k < 1) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols(T, n, k)) return FM_SAIS_ESYMBOL;
     return (int64_t)sais_main_i32_32(T, SA, (int32_t)n, k, 0);
@@ -282,40 +282,40 @@ static inline void FN(prefetch_bwd)(const TT *T, const SI *SA, SI i)
 
 /* Put each LMS position at the end of its bucket (B = bucket ends, updated).
  * Returns the number m of LMS positions.  SA must be zero. */
-FM_PHASE SI FN(place_lms)(const TT *T, SI *SA, SI n, SI *B)
+FM_PHASE SI FN(place_lms)(const TT *T, SI *SA, SI n, SI *B, SI k)
 {
     SI m = 0;
     SI s_next = 0; /* type of i+1 (1 = S): suffix n-1 is L-type */
     TT c1 = T[n - 1];
-#ifdef FM_BYTE_TEXT
-    /* byte text: B is in L1, a branch-free bucket update is cheapest */
-    SI dummy;
-    for (SI i = n - 2; i >= 0; --i) {
-        TT c0 = T[i];
-        SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
-        SI lms = s_next & (s ^ 1); /* i+1 is LMS */
-        SI b = B[c1] - lms;
-        B[c1] = b;
-        SI *dst = (SI *)FM_SELECT_PTR(lms, SA + b, &dummy);
-        *dst = i + 1;
-        m += lms;
-        s_next = s;
-        c1 = c0;
-    }
-    (void)dummy;
-#else
-    /* large alphabets: touch the (cache-missing) bucket only for LMS */
-    for (SI i = n - 2; i >= 0; --i) {
-        TT c0 = T[i];
-        SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
-        if (s_next & (s ^ 1)) {
-            SA[--B[c1]] = i + 1;
-            ++m;
+    if (k <= 4096) {
+        /* small alphabet: B is in L1, a branch-free bucket update is cheapest */
+        SI dummy;
+        for (SI i = n - 2; i >= 0; --i) {
+            TT c0 = T[i];
+            SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+            SI lms = s_next & (s ^ 1); /* i+1 is LMS */
+            SI b = B[c1] - lms;
+            B[c1] = b;
+            SI *dst = (SI *)FM_SELECT_PTR(lms, SA + b, &dummy);
+            *dst = i + 1;
+            m += lms;
+            s_next = s;
+            c1 = c0;
         }
-        s_next = s;
-        c1 = c0;
+        (void)dummy;
+    } else {
+        /* large alphabets: touch the (cache-missing) bucket only for LMS */
+        for (SI i = n - 2; i >= 0; --i) {
+            TT c0 = T[i];
+            SI s = (SI)(c0 < c1) | ((SI)(c0 == c1) & s_next);
+            if (s_next & (s ^ 1)) {
+                SA[--B[c1]] = i + 1;
+                ++m;
+            }
+            s_next = s;
+            c1 = c0;
+        }
     }
-#endif
     return m;
 }
 
@@ -511,7 +511,7 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
     /* ---- stage 1: sort the LMS substrings */
     memset(SA, 0, (size_t)n * sizeof(SI));
     FN(bucket_ends)(C, B, k);
-    SI m = FN(place_lms)(T, SA, n, B);
+    SI m = FN(place_lms)(T, SA, n, B, k);
     FM_TICK("place");
 
     if (m > 0) {

@@ -36,20 +36,20 @@ extern "C" {
 #define FM_SAIS_EINVAL  (-2)
 #define FM_SAIS_ESYMBOL (-3)
 
-/* Byte alphabet, 32-bit suffix array: requires 0 <= n < 2^31. */
+/* Byte alphabet, 32-bit suffix array: requires 0 <= n <= 2^31 - 1. */
 int64_t fm_sais_u8(const uint8_t *T, int32_t *SA, int64_t n);
 
 /* Byte alphabet, 64-bit suffix array: any n >= 0 (needed for n >= 2^31). */
 int64_t fm_sais_u8_64(const uint8_t *T, int64_t *SA, int64_t n);
 
 /* 16-bit alphabet [0, k), k <= 65536 (e.g. 256 bytes + separators), 32-bit
- * suffix array: requires 0 <= n < 2^31.  Every T[i] is checked. */
+ * suffix array: requires 0 <= n <= 2^31 - 1.  Every T[i] is checked. */
 int64_t fm_sais_u16(const uint16_t *T, int32_t *SA, int64_t n, int32_t k);
 
 /* 16-bit alphabet, 64-bit suffix array: any n >= 0. */
 int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k);
 
-/* Integer alphabet [0, k), 32-bit suffix array: requires 0 <= n < 2^31 and
+/* Integer alphabet [0, k), 32-bit suffix array: requires 0 <= n <= 2^31 - 1 and
  * 1 <= k <= 2^31 - 1.  Bucket counters take O(k) memory, so callers with a
  * sparse alphabet (k much larger than n) should first map the symbols that
  * occur onto 0..k'-1 (the Python wrapper does).  Every T[i] is checked. */

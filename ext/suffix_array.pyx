@@ -26,7 +26,7 @@ cdef extern from "sais.h" nogil:
 
 __all__ = ["suffix_array", "suffix_array_bytes"]
 
-cdef int64_t _INT32_LIMIT = 2147483647   # symbols and n must stay below this
+cdef int64_t _INT32_MAX = 2147483647   # largest n (and k) of the 32-bit kernels
 
 
 cdef _raise_for(int64_t rc, int64_t n, int64_t k):
@@ -49,7 +49,7 @@ cdef object _sort_u8(const uint8_t[::1] t, bint force64):
     cdef int64_t[::1] sa64
     if n == 0:
         return np.empty(0, dtype=np.int64 if force64 else np.int32)
-    if n < _INT32_LIMIT and not force64:
+    if n <= _INT32_MAX and not force64:
         sa = np.empty(n, dtype=np.int32)
         sa32 = sa
         with nogil:
@@ -73,7 +73,7 @@ cdef object _sort_u16(const uint16_t[::1] t, int64_t k, bint force64):
     cdef int32_t kk = <int32_t>k
     if n == 0:
         return np.empty(0, dtype=np.int64 if force64 else np.int32)
-    if n < _INT32_LIMIT and not force64:
+    if n <= _INT32_MAX and not force64:
         sa = np.empty(n, dtype=np.int32)
         sa32 = sa
         with nogil:
@@ -97,7 +97,7 @@ cdef object _sort_i32(const int32_t[::1] t, int64_t k, bint force64):
     cdef int32_t kk = <int32_t>k
     if n == 0:
         return np.empty(0, dtype=np.int64 if force64 else np.int32)
-    if n < _INT32_LIMIT and not force64:
+    if n <= _INT32_MAX and not force64:
         sa = np.empty(n, dtype=np.int32)
         sa32 = sa
         with nogil:
@@ -172,13 +172,13 @@ def _suffix_array(text, alphabet_size, bint force64):
         # 0..k'-1 in order, so the bucket arrays stay O(n)
         uniq, inv = np.unique(arr, return_inverse=True)
         k = uniq.shape[0]
-        if k >= _INT32_LIMIT:
+        if k > _INT32_MAX:
             raise ValueError(f"suffix_array: {k} distinct symbols, at most 2**31 - 1 supported")
         inv = inv.reshape(-1)
         if k <= 65536:
             return _sort_u16(np.ascontiguousarray(inv, dtype=np.uint16), k, force64)
         return _sort_i32(np.ascontiguousarray(inv, dtype=np.int32), k, force64)
-    if arr.dtype == np.int32 or (arr.dtype == np.uint32 and k < _INT32_LIMIT):
+    if arr.dtype == np.int32 or (arr.dtype == np.uint32 and k <= _INT32_MAX):
         # no copy for contiguous input (uint32 values < 2**31 read as int32)
         return _sort_i32(np.ascontiguousarray(arr).view(np.int32), k, force64)
     if k <= 65536:
