@@ -20,6 +20,7 @@ EXTENSIONS = {
     "_bwt_builder": ["ext/bwt_builder.pyx"],
     "_fm_shard": ["ext/fm_shard.pyx"],
     "_suffix_array": ["ext/suffix_array.pyx", "ext/sais.c"],
+    "_lm_kernels": ["ext/lm_kernels.pyx"],
 }
 
 
