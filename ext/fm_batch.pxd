@@ -16,7 +16,8 @@ All are noexcept nogil and allocate nothing but their stack.
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from bits cimport fm_prefetch
 from rank_bitvector cimport rbv_t, bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
-from wavelet_tree cimport wt_t, wt_node_t
+from wavelet_tree cimport (wt_t, wt_node_t, wt_root, wt_entry, wt_entry_len, WT_COUNT_SHIFT,
+                          WT_CODE_BITS)
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
 from fm_shard cimport fm_shard_t, symbol_t
@@ -25,22 +26,32 @@ cdef enum:
     LANES = 24
 
 
-cdef inline void _prefetch_bit(const rbv_t *bv, uint64_t i) noexcept nogil:
-    fm_prefetch(bv.lines + (i // BV_LINE_BITS) * BV_LINE_WORDS)
-
-
-cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
-    """Lines a walk at ``row`` needs next: its sampled-rows block and the root level."""
-    fm_prefetch(fm.sampled.low + fm.sampled.prefix[row >> ROW_BLOCK_SHIFT])
-    _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + row)
-
-
 ctypedef struct _walk_t:
     uint64_t row          # current row
     uint64_t i            # position inside the current node
     const wt_node_t *nd   # current node (NULL: at a row, not yet descending)
     uint64_t steps        # LF steps taken (locate) / steps left (extract)
     int64_t slot          # output slot, -1 = idle lane
+
+
+cdef inline void _prefetch_bit(const rbv_t *bv, uint64_t i) noexcept nogil:
+    fm_prefetch(bv.lines + (i // BV_LINE_BITS) * BV_LINE_WORDS)
+
+
+cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """The root-level line of the tree holding ``row``."""
+    _prefetch_bit(&fm.wt.bits, wt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
+
+
+cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """Lines a walk at ``row`` needs next: its sampled-rows block and the root level."""
+    fm_prefetch(fm.sampled.low + fm.sampled.prefix[row >> ROW_BLOCK_SHIFT])
+    _prefetch_root(fm, row)
+
+
+cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
+    w.nd = wt_root(&fm.wt, w.row)
+    w.i = w.row & fm.wt.block_mask
 
 
 cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexcept nogil:
@@ -56,6 +67,7 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
         _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
         return False
     c[0] = <uint32_t>(-ch - 1)
+    w.i += wt_entry(&fm.wt, c[0], w.row) >> WT_COUNT_SHIFT
     if c[0] == fm.sep and w.row > fm.r0:
         w.i -= 1
     w.row = fm.C[c[0]] + w.i
@@ -101,8 +113,7 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
                         w.slot = -1
                         active -= 1
                     continue
-                w.nd = fm.wt.nodes
-                w.i = w.row
+                _start_lf(fm, w)
                 continue        # root line was prefetched with the row
             if _lf_level(fm, w, &c):
                 w.steps += 1
@@ -146,9 +157,8 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 lanes[l].row = packed_get(&fm.isa_samples, q // R)
             lanes[l].slot = <int64_t>pos
             lanes[l].steps = pos - start
-            lanes[l].i = lanes[l].row
-            lanes[l].nd = fm.wt.nodes
-            _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + lanes[l].row)
+            _start_lf(fm, &lanes[l])
+            _prefetch_bit(&fm.wt.bits, lanes[l].nd.start + lanes[l].i)
             active += 1
             q += R
             if done:
@@ -167,20 +177,52 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                         w.slot = -1
                         active -= 1
                     else:
-                        w.nd = fm.wt.nodes
-                        w.i = w.row
-                        _prefetch_bit(&fm.wt.bits, fm.wt.nodes.start + w.row)
+                        _start_lf(fm, w)
+                        _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
+
+
+ctypedef struct _half_t:
+    const wt_node_t *nd   # current node
+    uint64_t j            # position inside it
+    uint64_t e            # table entry of the symbol (count | len | code), shifted per level
+    uint64_t base         # occurrences before the block
+    unsigned int left     # levels left (0 = done)
 
 
 ctypedef struct _search_t:
     const uint8_t *p      # pattern (bytes), or NULL for token patterns
     const uint32_t *p32   # pattern (token ids) when p is NULL
     uint64_t k            # symbols left to process (next is p[k-1])
-    uint64_t s, e         # current range (rows) / positions inside the current node
-    const wt_node_t *nd   # current node, NULL between symbols
-    uint64_t code         # remaining code bits of the current symbol
+    uint64_t s, e         # current range of rows
+    _half_t hs, he        # the two rank descents (rank_c(s), rank_c(e))
     uint32_t c            # current symbol
     int64_t slot
+
+
+cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint64_t i) noexcept nogil:
+    cdef uint64_t ent = wt_entry(&fm.wt, c, i)
+    h.base = ent >> WT_COUNT_SHIFT
+    h.j = i & fm.wt.block_mask
+    h.left = wt_entry_len(ent)
+    if h.left == 0:
+        h.j = 0                 # the symbol does not occur in this block
+    elif h.j == 0:
+        h.left = 0              # rank at a block start: the table count alone
+    if h.left:
+        h.e = ent
+        h.nd = wt_root(&fm.wt, i)
+        _prefetch_bit(&fm.wt.bits, h.nd.start + h.j)
+
+
+cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
+    cdef unsigned int b = <unsigned int>(h.e & 1)
+    cdef uint64_t r1 = bv_rank1(&fm.wt.bits, h.nd.start + h.j) - h.nd.ones_before
+    h.e >>= 1
+    h.j = r1 if b else h.j - r1
+    h.left -= 1
+    if h.left:
+        h.nd = fm.wt.nodes + h.nd.child[b]
+        _prefetch_bit(&fm.wt.bits, h.nd.start + h.j)
 
 
 cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcept nogil:
@@ -190,42 +232,34 @@ cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcep
         return False
     q.k -= 1
     c = q.p[q.k] if q.p != NULL else q.p32[q.k]
-    if c >= fm.wt.sigma or c == fm.sep or fm.wt.code_len[c] == 0:
+    if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
         q.s = 0
         q.e = 0
         return False
     q.c = c
-    q.code = fm.wt.codes[c]
-    q.nd = fm.wt.nodes
-    _prefetch_bit(&fm.wt.bits, q.nd.start + q.s)
-    _prefetch_bit(&fm.wt.bits, q.nd.start + q.e)
+    _half_start(fm, &q.hs, c, q.s)
+    _half_start(fm, &q.he, c, q.e)
     return True
 
 
 cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogil:
-    """One tree level of rank_c(s), rank_c(e); True when the search is finished."""
-    cdef unsigned int b = <unsigned int>(q.code & 1)
-    cdef uint64_t rs = bv_rank1(&fm.wt.bits, q.nd.start + q.s) - q.nd.ones_before
-    cdef uint64_t re = bv_rank1(&fm.wt.bits, q.nd.start + q.e) - q.nd.ones_before
-    cdef int32_t ch = q.nd.child[b]
-    q.code >>= 1
-    if b:
-        q.s = rs
-        q.e = re
-    else:
-        q.s = q.s - rs
-        q.e = q.e - re
+    """One tree level of rank_c(s) and rank_c(e); True when the whole search is finished."""
+    if q.hs.left:
+        _half_level(fm, &q.hs)
+    if q.he.left:
+        _half_level(fm, &q.he)
+    if q.hs.left or q.he.left:
+        if q.hs.nd == q.he.nd and q.hs.j == q.he.j and q.hs.left == q.he.left:
+            q.s = 0                # same node, same position: the range is empty
+            q.e = 0
+            return True
+        return False
+    q.s = fm.C[q.c] + q.hs.base + q.hs.j
+    q.e = fm.C[q.c] + q.he.base + q.he.j
     if q.s >= q.e:
         q.s = 0
         q.e = 0
         return True
-    if ch >= 0:
-        q.nd = fm.wt.nodes + ch
-        _prefetch_bit(&fm.wt.bits, q.nd.start + q.s)
-        _prefetch_bit(&fm.wt.bits, q.nd.start + q.e)
-        return False
-    q.s += fm.C[q.c]
-    q.e += fm.C[q.c]
     return not _search_next_symbol(fm, q)
 
 

@@ -56,7 +56,7 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
     while k > 0:
         k -= 1
         c = P[k]
-        if c >= fm.wt.sigma or c == fm.sep or fm.wt.code_len[c] == 0:
+        if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
             sp[0] = 0
             return 0
         wt_rank_pair(&fm.wt, c, &s, &e)
@@ -127,8 +127,8 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     caller: see fmindex/shard.py).  The caller keeps ``arrays`` alive as long as ``fm``."""
     cdef const uint64_t[::1] lines = arrays["wt_lines"]
     cdef const uint8_t[::1] nodes = arrays["wt_nodes"].view("u1").reshape(-1)
-    cdef const uint64_t[::1] codes = arrays["wt_codes"]
-    cdef const uint8_t[::1] code_len = arrays["wt_code_len"]
+    cdef const uint32_t[::1] roots = arrays["wt_roots"]
+    cdef const uint64_t[::1] table = arrays["wt_table"]
     cdef const uint64_t[::1] C = arrays["C"]
     cdef const uint32_t[::1] prefix = arrays["sampled_prefix"]
     cdef const uint8_t[::1] low = arrays["sampled_low"]
@@ -137,8 +137,8 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
     cdef const uint64_t[::1] starts = arrays["doc_starts"]
     cdef uint64_t n_rows = params["n_rows"]
-    wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &codes[0], &code_len[0],
-            n_rows, codes.shape[0])
+    wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
+            params["wt_block_shift"], n_rows, params["sigma"])
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

@@ -7,12 +7,14 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free
 from rank_bitvector cimport rbv_t, rbv_n_lines, rbv_pack, rbv_init, bv_rank1, BV_LINE_WORDS
-from wavelet_tree cimport wt_t, wt_node_t, wt_init, wt_rank, wt_inverse_select, wt_access
+from wavelet_tree cimport (wt_t, wt_node_t, wt_init, wt_rank, wt_inverse_select, wt_access,
+                          WT_CODE_BITS, WT_COUNT_SHIFT)
 
 cnp.import_array()
 
 NODE_DTYPE = np.dtype([("start", "<u8"), ("ones_before", "<u8"), ("child", "<i4", (2,))])
-MAX_CODE_LEN = 64
+MAX_CODE_LEN = WT_CODE_BITS
+SINGLE_BLOCK = 63           # block_shift meaning "one tree for the whole sequence"
 
 ctypedef fused symbol_t:
     uint8_t
@@ -45,9 +47,24 @@ def huffman_shape(freq):
         heapq.heappush(heap, (fa + fb, tie, ("node", a, b, fa + fb)))
         tie += 1
     root = heap[0][2]
-    depth = _max_depth(root)
-    if depth > MAX_CODE_LEN:
-        root = _balanced(present, f)
+    if _max_depth(root) > MAX_CODE_LEN:
+        # length-limit: lift the small frequencies until the tree is shallow enough
+        floor = max(1, int(f.sum()) >> (MAX_CODE_LEN - 2))
+        while True:
+            g = f.copy()
+            g[present] = np.maximum(g[present], floor)
+            heap = [(int(g[c]), i, ("leaf", c)) for i, c in enumerate(present)]
+            heapq.heapify(heap)
+            tie = len(heap)
+            while len(heap) > 1:
+                fa, _, a = heapq.heappop(heap)
+                fb, _, b = heapq.heappop(heap)
+                heapq.heappush(heap, (fa + fb, tie, ("node", a, b, 0)))
+                tie += 1
+            if _max_depth(heap[0][2]) <= MAX_CODE_LEN:
+                root = _resize(heap[0][2], f)
+                break
+            floor *= 2
     # breadth-first numbering of internal nodes
     order = [root]
     k = 0
@@ -94,28 +111,32 @@ def _max_depth(root):
     return best
 
 
-def _balanced(present, f):
-    def make(lo, hi):
-        if hi - lo == 1:
-            return ("leaf", present[lo])
-        mid = (lo + hi) // 2
-        a, b = make(lo, mid), make(mid, hi)
-        return ("node", a, b, int(sum(int(f[c]) for c in present[lo:hi])))
-    return make(0, len(present))
+def _resize(nd, f):
+    """The same tree shape with node sizes recomputed from the true frequencies."""
+    if nd[0] == "leaf":
+        return nd
+    a = _resize(nd[1], f)
+    b = _resize(nd[2], f)
+    return ("node", a, b, _size(a, f) + _size(b, f))
 
 
-cdef void _fill_bits(const symbol_t *seq, uint64_t n, const uint64_t *codes, const uint8_t *code_len,
-                     const int32_t *children, uint64_t *cursor, uint64_t *plain) noexcept nogil:
-    cdef uint64_t i, code, pos
+def _size(nd, f):
+    return int(f[nd[1]]) if nd[0] == "leaf" else nd[3]
+
+
+cdef void _fill_bits(const symbol_t *seq, uint64_t n, unsigned int shift, uint32_t sigma,
+                     const uint64_t *table, const uint32_t *roots, const int32_t *children,
+                     uint64_t *cursor, uint64_t *plain) noexcept nogil:
+    cdef uint64_t i, e, pos
     cdef unsigned int d, L, b
     cdef int32_t node
     for i in range(n):
-        code = codes[seq[i]]
-        L = code_len[seq[i]]
-        node = 0
+        e = table[(i >> shift) * sigma + seq[i]]
+        L = <unsigned int>((e >> WT_CODE_BITS) & 63)
+        node = <int32_t>roots[i >> shift]
         for d in range(L):
-            b = <unsigned int>(code & 1)
-            code >>= 1
+            b = <unsigned int>(e & 1)
+            e >>= 1
             pos = cursor[node]
             cursor[node] = pos + 1
             if b:
@@ -143,12 +164,41 @@ def symbol_histogram(symbol_t[::1] seq, uint32_t sigma):
     return hist
 
 
-def _build_arrays(symbol_t[::1] seq, uint32_t sigma):
+def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift):
     cdef uint64_t n = seq.shape[0]
-    freq = symbol_histogram(seq, sigma)
-    codes, code_len, children, node_bits = huffman_shape(freq)
-    sigma = codes.shape[0]
-    n_nodes = children.shape[0]
+    cdef uint64_t B = (<uint64_t>1) << block_shift if block_shift < SINGLE_BLOCK else max(n, 1)
+    cdef uint64_t n_blocks = max(1, (n + B - 1) // B)
+    sigma = max(sigma, 2)
+    table = np.zeros((n_blocks + 1) * sigma, dtype=np.uint64)
+    roots = np.zeros(n_blocks, dtype=np.uint32)
+    cum = np.zeros(sigma, dtype=np.uint64)
+    all_children = []
+    all_bits = []
+    n_nodes = 0
+    arr = np.asarray(seq)
+    for b in range(n_blocks):
+        freq = symbol_histogram(arr[b * B:(b + 1) * B], sigma)
+        codes, code_len, children, node_bits = huffman_shape(freq)
+        codes = codes[:sigma]
+        code_len = code_len[:sigma]
+        roots[b] = n_nodes
+        ch = children.astype(np.int64)
+        ch[ch >= 0] += n_nodes
+        all_children.append(ch.astype(np.int32))
+        all_bits.append(node_bits)
+        n_nodes += children.shape[0]
+        if n_nodes >= (1 << 31):
+            raise ValueError("too many wavelet-tree nodes: use larger blocks")
+        present = code_len > 0
+        row = table[b * sigma:(b + 1) * sigma]
+        row[:] = cum << np.uint64(WT_COUNT_SHIFT)
+        row[present] |= (code_len[present].astype(np.uint64) << np.uint64(WT_CODE_BITS)) | codes[present]
+        cum += freq[:sigma].astype(np.uint64)
+    if int(cum.max(initial=0)) >= (1 << 32):
+        raise ValueError("a wavelet tree holds at most 2^32 - 1 occurrences of a symbol")
+    table[n_blocks * sigma:] = cum << np.uint64(WT_COUNT_SHIFT)
+    children = np.concatenate(all_children)
+    node_bits = np.concatenate(all_bits)
     starts = np.zeros(n_nodes, dtype=np.uint64)
     if n_nodes > 1:
         starts[1:] = np.cumsum(node_bits[:-1], dtype=np.uint64)
@@ -157,13 +207,14 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma):
     cursor = starts.copy()
     cdef uint64_t[::1] cur = cursor
     cdef uint64_t[::1] pl = plain
-    cdef const uint64_t[::1] cd = codes
-    cdef const uint8_t[::1] cl = code_len
+    cdef const uint64_t[::1] tv = table
+    cdef const uint32_t[::1] rv = roots
     ch_flat = np.ascontiguousarray(children.reshape(-1))
     cdef const int32_t[::1] chv = ch_flat
+    cdef unsigned int shift = block_shift if block_shift < SINGLE_BLOCK else 63
     with nogil:
         if n:
-            _fill_bits(&seq[0], n, &cd[0], &cl[0], &chv[0], &cur[0], &pl[0])
+            _fill_bits(&seq[0], n, shift, sigma, &tv[0], &rv[0], &chv[0], &cur[0], &pl[0])
     lines = np.zeros(rbv_n_lines(total_bits) * BV_LINE_WORDS, dtype=np.uint64)
     cdef uint64_t[::1] lv = lines
     with nogil:
@@ -181,22 +232,25 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma):
     for k in range(n_nodes):
         ov[k] = bv_rank1(&rb, sv[k])
     nodes["ones_before"] = ones
-    return {"lines": lines, "n_bits": total_bits, "nodes": nodes, "codes": codes,
-            "code_len": code_len, "n": n, "sigma": sigma}
+    return {"lines": lines, "n_bits": total_bits, "nodes": nodes, "roots": roots,
+            "table": table, "block_shift": int(shift), "n": n, "sigma": int(sigma)}
 
 
-def build_wavelet_tree_arrays(seq, sigma=None):
-    """Arrays of a Huffman-shaped wavelet tree over ``seq`` (uint8/uint16/uint32 array).
+def build_wavelet_tree_arrays(seq, sigma=None, block_shift=SINGLE_BLOCK):
+    """Arrays of a block-wise Huffman-shaped wavelet tree over ``seq`` (uint8/16/32 array).
 
-    Returns a dict: lines (uint64), n_bits, nodes (NODE_DTYPE), codes (uint64),
-    code_len (uint8), n, sigma.  These arrays are what the index stores on disk.
+    ``block_shift``: log2 of the block length (e.g. 16); SINGLE_BLOCK (63) = one tree.
+    Returns a dict: lines (uint64), n_bits, nodes (NODE_DTYPE), roots (uint32),
+    table (uint64), block_shift, n, sigma.  These arrays are what the index stores.
     """
     seq = np.ascontiguousarray(seq)
     if seq.dtype not in (np.uint8, np.uint16, np.uint32):
         raise TypeError("wavelet tree symbols must be uint8, uint16 or uint32")
     if sigma is None:
         sigma = int(seq.max()) + 1 if seq.shape[0] else 2
-    return _build_arrays(seq, sigma)
+    if not 1 <= block_shift <= SINGLE_BLOCK:
+        raise ValueError("block_shift must be in [1, 63]")
+    return _build_arrays(seq, sigma, block_shift)
 
 
 cdef class WaveletTree:
@@ -204,19 +258,20 @@ cdef class WaveletTree:
     cdef wt_t wt
     cdef object _arrays
 
-    def __init__(self, seq=None, sigma=None, *, arrays=None):
+    def __init__(self, seq=None, sigma=None, *, block_shift=SINGLE_BLOCK, arrays=None):
         if arrays is None:
-            arrays = build_wavelet_tree_arrays(np.zeros(0, np.uint8) if seq is None else seq, sigma)
+            arrays = build_wavelet_tree_arrays(np.zeros(0, np.uint8) if seq is None else seq,
+                                               sigma, block_shift)
         self._arrays = arrays
         cdef const uint64_t[::1] lines = arrays["lines"]
-        cdef const uint64_t[::1] codes = arrays["codes"]
-        cdef const uint8_t[::1] code_len = arrays["code_len"]
+        cdef const uint32_t[::1] roots = arrays["roots"]
+        cdef const uint64_t[::1] table = arrays["table"]
         nodes = arrays["nodes"]
         if nodes.dtype != NODE_DTYPE:
             raise ValueError("nodes array has the wrong dtype")
         cdef const uint8_t[::1] node_bytes = nodes.view(np.uint8).reshape(-1)
-        wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &codes[0], &code_len[0],
-                arrays["n"], codes.shape[0])
+        wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
+                arrays["block_shift"], arrays["n"], arrays["sigma"])
 
     @property
     def arrays(self):
@@ -231,7 +286,7 @@ cdef class WaveletTree:
 
     def size_in_bytes(self):
         a = self._arrays
-        return a["lines"].nbytes + a["nodes"].nbytes + a["codes"].nbytes + a["code_len"].nbytes
+        return a["lines"].nbytes + a["nodes"].nbytes + a["roots"].nbytes + a["table"].nbytes
 
     def rank(self, uint32_t c, uint64_t i):
         """Occurrences of c in [0, i)."""

@@ -80,11 +80,21 @@ def patterns_for(docs, data):
     return pats
 
 
+@pytest.fixture(params=[16, 3, 6], ids=["blocks64k", "blocks8", "blocks64"])
+def block_shift(request, monkeypatch):
+    """Wavelet-tree block size of byte shards: the default, and tiny blocks so that small
+    corpora span many blocks (block boundaries inside ranges, absent symbols...)."""
+    import fmindex.shard
+    monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", request.param)
+    return request.param
+
+
 @SETTINGS
 @given(docs=corpus_strategy, data=st.data())
-def test_oracle_hypothesis(tmp_path_factory, docs, data):
+def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     idx = build(tmp_path_factory, docs, sa_sample=data.draw(st.sampled_from([1, 3, 32])),
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
+    assert idx.shards[0].params["wt_block_shift"] == block_shift
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):
@@ -95,7 +105,7 @@ def test_oracle_hypothesis(tmp_path_factory, docs, data):
         assert idx.extract(d, a, b) == docs[d][a:b]
 
 
-def test_all_256_byte_values(tmp_path_factory):
+def test_all_256_byte_values(tmp_path_factory, block_shift):
     """Every byte value occurs: the separator must be a 257th symbol."""
     rng = np.random.default_rng(5)
     docs = [bytes(range(256)), bytes(range(255, -1, -1)) * 3, b"", b"\x00\x00\xff\xff\x00",
@@ -152,7 +162,7 @@ def test_metadata_round_trip(tmp_path_factory):
     assert idx.document(1).text == "two"
 
 
-def test_many_shards_answer_like_one(tmp_path_factory):
+def test_many_shards_answer_like_one(tmp_path_factory, block_shift):
     rng = np.random.default_rng(3)
     docs = [bytes(rng.integers(97, 100, rng.integers(0, 50), dtype=np.uint8)) for _ in range(60)]
     one = build(tmp_path_factory, docs)
@@ -222,7 +232,7 @@ def test_python_stdlib_sources(tmp_path_factory):
     assert idx.metadata(0)["path"] == str(files[0])
 
 
-def test_batched_kernels_match_reference(tmp_path_factory):
+def test_batched_kernels_match_reference(tmp_path_factory, block_shift):
     """Interleaved locate/extract/count (many lanes, several refills) = the simple kernels."""
     rng = np.random.default_rng(8)
     words = [b"alpha", b"beta", b"gamma", b"delta", b" ", b"\n", b"ab"]

@@ -46,8 +46,11 @@ def test_bitvector_line_boundaries(n, density):
     check_bitvector(rng.random(n) < density)
 
 
-def check_wavelet_tree(seq, sigma):
-    wt = WaveletTree(seq, sigma)
+BLOCK_SHIFTS = [63, 4, 7]      # one global tree; 16- and 128-symbol blocks
+
+
+def check_wavelet_tree(seq, sigma, block_shift=63):
+    wt = WaveletTree(seq, sigma, block_shift=block_shift)
     n = seq.shape[0]
     assert len(wt) == n
     for c in np.unique(np.concatenate([seq, [0, sigma - 1]])).tolist():
@@ -61,23 +64,43 @@ def check_wavelet_tree(seq, sigma):
 
 
 @settings(deadline=None)
-@given(arrays(np.uint8, st.integers(0, 500)))
-def test_wavelet_tree_bytes(seq):
-    check_wavelet_tree(seq, 256)
+@given(arrays(np.uint8, st.integers(0, 500)), st.sampled_from(BLOCK_SHIFTS))
+def test_wavelet_tree_bytes(seq, shift):
+    check_wavelet_tree(seq, 256, shift)
 
 
 @settings(deadline=None)
-@given(arrays(np.uint16, st.integers(1, 300), elements=st.integers(0, 256)))
-def test_wavelet_tree_257_symbols(seq):
-    check_wavelet_tree(seq, 257)
+@given(arrays(np.uint16, st.integers(1, 300), elements=st.integers(0, 256)),
+       st.sampled_from(BLOCK_SHIFTS))
+def test_wavelet_tree_257_symbols(seq, shift):
+    check_wavelet_tree(seq, 257, shift)
+
+
+@settings(deadline=None)
+@given(arrays(np.uint32, st.integers(1, 300), elements=st.integers(0, 2**31 - 1)))
+def test_wavelet_tree_large_alphabet(seq):
+    _, compact = np.unique(seq, return_inverse=True)
+    check_wavelet_tree(compact.astype(np.uint32), int(compact.max()) + 1)
 
 
 @pytest.mark.parametrize("skew", [1.0, 1.5, 3.0])
-def test_wavelet_tree_skewed(skew):
+@pytest.mark.parametrize("shift", BLOCK_SHIFTS + [12])
+def test_wavelet_tree_skewed(skew, shift):
     rng = np.random.default_rng(7)
     seq = np.minimum(rng.zipf(skew + 0.01, 20000) - 1, 255).astype(np.uint8)
-    check_wavelet_tree(seq, 256)
+    check_wavelet_tree(seq, 256, shift)
 
 
-def test_wavelet_tree_single_symbol():
-    check_wavelet_tree(np.full(1000, 7, dtype=np.uint8), 256)
+def test_wavelet_tree_long_codes_are_limited():
+    """Fibonacci frequencies give a Huffman tree deeper than 26: codes are length-limited."""
+    fib = [1, 1]
+    while len(fib) < 40:
+        fib.append(fib[-1] + fib[-2])
+    seq = np.repeat(np.arange(40, dtype=np.uint32), fib[:40][::-1])[:3_000_000]
+    np.random.default_rng(1).shuffle(seq)
+    check_wavelet_tree(seq, 40)
+
+
+@pytest.mark.parametrize("shift", BLOCK_SHIFTS)
+def test_wavelet_tree_single_symbol(shift):
+    check_wavelet_tree(np.full(1000, 7, dtype=np.uint8), 256, shift)
