@@ -1,4 +1,4 @@
-"""The ``fmindex`` command line: build, count, locate, show, extract, stats, verify."""
+"""The ``fmindex`` command line: build, add, count, locate, show, extract, stats, verify."""
 from __future__ import annotations
 
 import argparse
@@ -43,27 +43,95 @@ def _print_stats(st: dict, out=sys.stdout) -> None:
           file=out)
 
 
+def _print_build_summary(man: dict, dt: float, text_bytes: int, out=sys.stdout) -> None:
+    """Throughput, plan, memory and the per-phase timing table of a build (or an add)."""
+    print(f"{text_bytes / 1e6:,.1f} MB of text in {dt:.1f} s "
+          f"({text_bytes / 1e6 / max(dt, 1e-9):.2f} MB/s)", file=out)
+    b = man.get("build", {})
+    plan = b.get("plan", {})
+    if plan:
+        mem = plan.get("memory")
+        print(f"plan: {len(man.get('shards', []))} shard(s) of at most "
+              f"{_human(plan['shard_bytes'])} text, {plan['jobs']} job(s)"
+              + (f", memory budget {_human(mem)}" if mem else ""), file=out)
+    if b.get("worker_peak_rss"):
+        w = b["worker_peak_rss"]
+        print(f"peak RSS: reader {_human(b.get('main_peak_rss', 0))}, workers max "
+              f"{_human(max(w))} each", file=out)
+    elif b.get("main_peak_rss"):
+        print(f"peak RSS: {_human(b['main_peak_rss'])}", file=out)
+    timings = man.get("timings", {})
+    if timings:
+        order = ["read", "spool", "load spool", "suffix sort", "bwt + samples", "wavelet tree",
+                 "write", "wait for workers"]
+        keys = [k for k in order if k in timings] + [k for k in timings if k not in order]
+        work = sum(v for k, v in timings.items() if k != "wait for workers") or 1.0
+        print(f"phases: (seconds, added up over the worker processes; wall time above)",
+              file=out)
+        print(f"  {'phase':<20}{'seconds':>10}{'% of work':>11}", file=out)
+        for k in keys:
+            share = "" if k == "wait for workers" else f"{100 * timings[k] / work:>10.1f}%"
+            print(f"  {k:<20}{timings[k]:>10.1f}{share}", file=out)
+
+
 def cmd_build(args) -> int:
     from .builder import build
     t0 = time.perf_counter()
+    quiet = args.quiet
     idx = build(args.inputs, args.output, text_field=args.text_field, skip_bad=args.skip_bad,
                 sa_sample=args.sa_sample, isa_sample=args.isa_sample,
-                shard_size=args.shard_size, overwrite=args.force,
-                progress=not args.quiet and sys.stderr.isatty() or args.progress,
-                validate_utf8=not args.no_utf8_check)
+                shard_size=args.shard_size, memory=args.memory, jobs=_jobs(args.jobs),
+                resume=args.resume, keep_partial=not args.no_keep_partial,
+                overwrite=args.force,
+                progress=not quiet and sys.stderr.isatty() or args.progress,
+                validate_utf8=not args.no_utf8_check,
+                log=None if quiet else (lambda m: print(m, file=sys.stderr)))
     dt = time.perf_counter() - t0
-    if not args.quiet:
+    if not quiet:
         st = idx.stats()
         man = idx.manifest
-        print(f"built {args.output} in {dt:.1f} s "
-              f"({st['text_bytes'] / 1e6 / max(dt, 1e-9):.1f} MB/s)")
-        phases = ", ".join(f"{k} {v:.1f}s" for k, v in man.get("timings", {}).items())
-        print(f"phases: {phases}")
+        print(f"built {args.output}")
+        _print_build_summary(man, dt, st["text_bytes"])
         if man.get("skipped_records"):
             print(f"skipped {man['skipped_records']} bad records, e.g.:")
             for ex in man.get("skipped_examples", [])[:3]:
                 print(f"  {ex}")
         _print_stats(st)
+    return 0
+
+
+def _jobs(v: str) -> int:
+    if v == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    try:
+        n = int(v)
+    except ValueError:
+        raise FMIndexError(f"--jobs {v!r}: give a number or 'auto'") from None
+    if n < 1:
+        raise FMIndexError("--jobs must be >= 1")
+    return n
+
+
+def cmd_add(args) -> int:
+    from .builder import add
+    t0 = time.perf_counter()
+    before = None
+    if not args.quiet:
+        from .index import open_index
+        with open_index(args.index, verify=False) as old:
+            before = (len(old), old.num_bytes, old.num_shards)
+    idx = add(args.index, args.inputs, text_field=args.text_field, skip_bad=args.skip_bad,
+              shard_size=args.shard_size, memory=args.memory, jobs=_jobs(args.jobs),
+              progress=not args.quiet and sys.stderr.isatty() or args.progress,
+              validate_utf8=not args.no_utf8_check)
+    dt = time.perf_counter() - t0
+    if not args.quiet:
+        last = idx.manifest.get("additions", [{}])[-1]
+        print(f"added {len(idx) - before[0]:,} documents ({idx.num_shards - before[2]} "
+              f"shard(s)) to {args.index}: now {len(idx):,} documents, "
+              f"{idx.num_shards} shards")
+        _print_build_summary(dict(last, shards=last.get("shards", [])), dt,
+                             idx.num_bytes - before[1])
     return 0
 
 
@@ -181,6 +249,18 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _sizing_args(b) -> None:
+    b.add_argument("--memory", default=None,
+                   help="memory budget of the whole build, all processes together, e.g. 4G: "
+                   "the shard size is chosen so that --jobs shards build within it")
+    b.add_argument("-j", "--jobs", default="1",
+                   help="shards built at the same time in worker processes ('auto' = one "
+                   "per core; default 1)")
+    b.add_argument("--shard-size", default=None,
+                   help="text bytes per shard, e.g. 512M; overrides the size derived from "
+                   "--memory (default without --memory: 1G)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fmindex",
@@ -208,14 +288,36 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--isa-sample", type=int, default=64,
                    help="inverse suffix-array sample rate: extract overhead per call "
                    "(default 64)")
-    b.add_argument("--shard-size", default=None,
-                   help="text bytes per shard, e.g. 512M (default 1G)")
+    _sizing_args(b)
+    b.add_argument("--resume", action="store_true",
+                   help="continue an interrupted build of the same inputs into --output "
+                   "(keeps its finished shards; the input is read on from there)")
+    b.add_argument("--no-keep-partial", action="store_true",
+                   help="on failure or Ctrl-C remove the hidden build directory instead of "
+                   "keeping its finished shards for --resume")
     b.add_argument("--force", action="store_true", help="replace an existing index at --output")
     b.add_argument("--no-utf8-check", action="store_true",
                    help="index .txt files that are not valid UTF-8 as raw bytes")
     b.add_argument("--progress", action="store_true", help="progress bar even when not a terminal")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     b.set_defaults(fn=cmd_build)
+
+    a = sub.add_parser("add", help="append documents to an index as new shards",
+                       description="Build the inputs into new shards (same sampling as the "
+                       "index) and publish them by replacing manifest.json atomically: "
+                       "processes that opened the index before keep working; document ids "
+                       "continue after the existing ones.")
+    a.add_argument("index", help="index directory")
+    a.add_argument("inputs", nargs="+", help="files or directories")
+    a.add_argument("--text-field", default=None,
+                   help="JSONL field with the text (default: the index's)")
+    a.add_argument("--skip-bad", action="store_true", help="skip malformed records")
+    _sizing_args(a)
+    a.add_argument("--no-utf8-check", action="store_true",
+                   help="index .txt files that are not valid UTF-8 as raw bytes")
+    a.add_argument("--progress", action="store_true", help="progress bar even when not a terminal")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    a.set_defaults(fn=cmd_add)
 
     def pattern_args(sp):
         sp.add_argument("index", help="index directory")
@@ -283,7 +385,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if args.command == "build" and not getattr(args, "no_keep_partial", True):
+            print("interrupted: the finished shards are kept; run the same command with "
+                  "--resume to continue", file=sys.stderr)
+        else:
+            print("interrupted", file=sys.stderr)
         return 130
 
 

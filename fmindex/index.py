@@ -21,6 +21,12 @@ from .shard import COMPONENTS, Shard
 INDEX_KIND = "fmindex"
 MAX_PATTERN_BYTES = 1 << 24
 LOCATE_DTYPE = np.dtype([("doc", "<i8"), ("offset", "<i8")])
+#: count() runs groups of shards in threads only for patterns of at least this many bytes:
+#: one shard's backward search of a short pattern takes ~3 us, less than handing the GIL
+#: between threads after each shard (measured in benches/bench_scale.py: 64 shards, 13-byte
+#: patterns, 2 threads 275 us vs sequential 230 us per count)
+PARALLEL_MIN_PATTERN = 256
+PARALLEL_MIN_SHARDS_PER_THREAD = 1
 
 Pattern = Union[str, bytes, bytearray, memoryview]
 
@@ -122,6 +128,10 @@ class Index:
         self.num_threads = num_threads or min(len(os.sched_getaffinity(0)), 8)
         self._pool: Optional[ThreadPoolExecutor] = None
         self._single = self.shards[0].fm if len(self.shards) == 1 else None
+        self._fms = [s.fm for s in self.shards]
+        # count(): one group of shards per thread, when it pays (enough shards, threads)
+        ng = min(self.num_threads, len(self.shards) // PARALLEL_MIN_SHARDS_PER_THREAD)
+        self._groups = ([self._fms[i::ng] for i in range(ng)] if ng >= 2 else None)
 
     # ------------------------------------------------------------------ sizes
     def __len__(self) -> int:
@@ -162,10 +172,14 @@ class Index:
 
     # ---------------------------------------------------------------- helpers
     def _map(self, fn, items):
+        """``[fn(x) for x in items]``, in parallel threads when there are several."""
         if len(items) == 1 or self.num_threads <= 1:
             return [fn(x) for x in items]
+        return self._pool_map(fn, items)
+
+    def _pool_map(self, fn, items):
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.num_threads)
+            self._pool = ThreadPoolExecutor(self.num_threads, thread_name_prefix="fmindex")
         return list(self._pool.map(fn, items))
 
     def _locate_doc(self, doc: int) -> "tuple[Shard, int]":
@@ -179,12 +193,19 @@ class Index:
     def count(self, pattern: Pattern) -> int:
         """Occurrences of ``pattern`` (overlapping, never across documents).
 
-        ``count("")`` is the number of text bytes.
+        ``count("")`` is the number of text bytes.  On a many-shard index the shards are
+        split into one group per thread; each group runs in a thread (the kernels release
+        the GIL) and the counts add up; short patterns run the shards in turn (faster:
+        see ``PARALLEL_MIN_PATTERN``).
         """
         if self._single is not None and type(pattern) is bytes and len(pattern) <= MAX_PATTERN_BYTES:
             return self._single.count(pattern)
         b = as_pattern(pattern)
-        return sum(self._map(lambda s: s.fm.count(b), self.shards))
+        fms = self._fms
+        groups = self._groups
+        if groups is None or len(b) < PARALLEL_MIN_PATTERN:
+            return sum([fm.count(b) for fm in fms])
+        return sum(self._pool_map(lambda g: sum([fm.count(b) for fm in g]), groups))
 
     def count_many(self, patterns: Union[Sequence[Pattern], Iterable[Pattern]],
                    num_threads: Optional[int] = None) -> np.ndarray:
@@ -200,40 +221,66 @@ class Index:
         """All occurrences as a structured array (``doc``, ``offset``) sorted by doc, offset.
 
         With ``limit``, at most ``limit`` occurrences are resolved: shard by shard, the
-        first suffix-array rows (a deterministic subset), then sorted.
+        first suffix-array rows (a deterministic subset), then sorted.  Shards are
+        searched and resolved in parallel threads.
         """
         b = as_pattern(pattern)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
+        if len(b) == 0:
+            return self._locate_empty(limit)
+        ranges = self._map(lambda sh: sh.fm.search(b), self.shards)
+        todo = []
+        remaining = limit
+        for si, (sp, cnt) in enumerate(ranges):
+            if remaining is not None:
+                if remaining <= 0:
+                    break
+                cnt = min(cnt, remaining)
+                remaining -= cnt
+            if cnt:
+                todo.append((si, sp, cnt))
+        if not todo:
+            return np.zeros(0, dtype=LOCATE_DTYPE)
+        if len(todo) == 1:
+            si, sp, cnt = todo[0]
+            return self._resolve(si, sp, cnt, self.num_threads)
+        parts = self._map(lambda t: self._resolve(t[0], t[1], t[2], 1), todo)
+        return np.concatenate(parts)
+
+    def _resolve(self, si: int, sp: int, cnt: int, threads: int) -> np.ndarray:
+        """Rows [sp, sp + cnt) of shard ``si`` -> sorted (global doc, offset) pairs."""
+        sh = self.shards[si]
+        pos = sh.fm.locate_rows(sp, cnt, threads)
+        pos.sort()
+        return self._to_docs(si, pos)
+
+    def _to_docs(self, si: int, pos: np.ndarray) -> np.ndarray:
+        sh = self.shards[si]
+        if pos.shape[0] and int(pos[-1]) >= sh.fm.n_rows - 1:
+            raise CorruptIndexError("a suffix-array sample points outside the text; "
+                                    "rebuild the index", str(sh.path))
+        d = np.searchsorted(sh.doc_starts, pos, side="right").astype(np.int64) - 1
+        res = np.empty(pos.shape[0], dtype=LOCATE_DTYPE)
+        res["doc"] = d + self._doc_base[si]
+        res["offset"] = pos.astype(np.int64) - sh.doc_starts[d].astype(np.int64)
+        return res
+
+    def _locate_empty(self, limit: Optional[int]) -> np.ndarray:
+        """The empty pattern occurs at every text position."""
         parts = []
         remaining = limit
         for si, sh in enumerate(self.shards):
             if remaining is not None and remaining <= 0:
                 break
-            if len(b) == 0:
-                pos = np.concatenate([sh.doc_starts[d] + np.arange(sh.doc_length(d), dtype=np.uint64)
-                                      for d in range(sh.n_docs)]) if sh.num_bytes else \
-                    np.zeros(0, np.uint64)
-                if remaining is not None:
-                    pos = pos[:remaining]
-            else:
-                sp, cnt = sh.fm.search(b)
-                if remaining is not None:
-                    cnt = min(cnt, remaining)
-                pos = sh.fm.locate_rows(sp, cnt, self.num_threads) if cnt else np.zeros(0, np.uint64)
-            if remaining is not None:
-                remaining -= pos.shape[0]
-            if pos.shape[0] == 0:
+            if not sh.num_bytes:
                 continue
-            pos.sort()
-            if int(pos[-1]) >= sh.fm.n_rows - 1:
-                raise CorruptIndexError("a suffix-array sample points outside the text; "
-                                        "rebuild the index", str(sh.path))
-            d = np.searchsorted(sh.doc_starts, pos, side="right").astype(np.int64) - 1
-            res = np.empty(pos.shape[0], dtype=LOCATE_DTYPE)
-            res["doc"] = d + self._doc_base[si]
-            res["offset"] = pos.astype(np.int64) - sh.doc_starts[d].astype(np.int64)
-            parts.append(res)
+            pos = np.concatenate([sh.doc_starts[d] + np.arange(sh.doc_length(d), dtype=np.uint64)
+                                  for d in range(sh.n_docs)])
+            if remaining is not None:
+                pos = pos[:remaining]
+                remaining -= pos.shape[0]
+            parts.append(self._to_docs(si, pos))
         if not parts:
             return np.zeros(0, dtype=LOCATE_DTYPE)
         return np.concatenate(parts)
