@@ -22,7 +22,7 @@ from libc.stdlib cimport malloc, free
 from fm_shard cimport fm_shard_t, fm_shard_init
 from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
-from wt_range cimport wt_range_distinct, wt_range_count
+from wt_range cimport wt_range_distinct
 
 cnp.import_array()
 
@@ -66,11 +66,12 @@ cdef class TokenLM:
     cdef readonly uint64_t n_rows
     cdef readonly uint64_t n_docs
     cdef readonly uint32_t sigma
+    cdef int32_t root
 
     def __init__(self, dict arrays, dict params):
         if params.get("alphabet") != "tokens":
             raise ValueError("TokenLM needs a token shard")
-        if int(params["wt_block_shift"]) != 63:
+        if int(params.get("wt_block_shift", 63)) != 63:
             raise ValueError("token shards must use a single wavelet tree (block_shift 63)")
         if int(params["sep"]) != 0:
             raise ValueError("token shards use SEP = 0")
@@ -79,6 +80,8 @@ cdef class TokenLM:
         self.n_rows = self.fm.n_rows
         self.n_docs = self.fm.n_docs
         self.sigma = self.fm.wt.sigma
+        roots = arrays.get("wt_roots")
+        self.root = int(roots[0]) if roots is not None else 0
 
     def search(self, const uint32_t[::1] ctx):
         """(s, e): rows of reverse(ctx) for compact ctx in original order; empty ctx -> [1, n_rows)."""
@@ -110,7 +113,10 @@ cdef class TokenLM:
                 if s >= e:
                     break
                 if c == 0:
-                    o[i] = <int64_t>wt_range_count(&self.fm.wt, self.fm.sep, s, e)
+                    a = s
+                    z = e
+                    wt_rank_pair(&self.fm.wt, self.fm.sep, &a, &z)
+                    o[i] = <int64_t>(z - a)
                 else:
                     a = s
                     z = e
@@ -138,7 +144,8 @@ cdef class TokenLM:
             sv = syms
             cv = cnts
             with nogil:
-                got = wt_range_distinct(&self.fm.wt, s, e, &sv[0], &cv[0], cap)
+                got = wt_range_distinct(&self.fm.wt.bits, self.fm.wt.nodes, self.root, s, e,
+                                        &sv[0], &cv[0], cap)
             if got >= 0:
                 break
             cap = cap * 4
