@@ -50,6 +50,8 @@ cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogi
 
 
 cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
+    if w.row >= fm.n_rows:          # a damaged sample: stay inside the arrays
+        w.row = fm.n_rows - 1
     w.nd = wt_root(&fm.wt, w.row)
     w.i = w.row & fm.wt.block_mask
 
@@ -71,6 +73,8 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     if c[0] == fm.sep and w.row > fm.r0:
         w.i -= 1
     w.row = fm.C[c[0]] + w.i
+    if w.row >= fm.n_rows:          # only a damaged index gets here
+        w.row = fm.n_rows - 1
     w.nd = NULL
     return True
 
@@ -101,8 +105,11 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
                 continue
             if w.nd == NULL:
                 j = sampled_rank(&fm.sampled, w.row)
-                if j >= 0:
-                    out[w.slot] = packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + w.steps
+                if j >= 0 or w.steps >= fm.sa_rate:
+                    if j >= 0:
+                        out[w.slot] = packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + w.steps
+                    else:
+                        out[w.slot] = <uint64_t>-1          # damaged index: no sample met
                     if nxt < n:
                         w.row = rows[nxt]
                         w.slot = <int64_t>nxt
@@ -256,6 +263,8 @@ cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogi
         return False
     q.s = fm.C[q.c] + q.hs.base + q.hs.j
     q.e = fm.C[q.c] + q.he.base + q.he.j
+    if q.e > fm.n_rows:             # only a damaged index gets here
+        q.e = fm.n_rows
     if q.s >= q.e:
         q.s = 0
         q.e = 0

@@ -42,7 +42,8 @@ cdef inline uint64_t fm_lf(const fm_shard_t *fm, uint64_t row, uint32_t *c) noex
     cdef uint64_t r = wt_inverse_select(&fm.wt, row, c)
     if c[0] == fm.sep and row > fm.r0:
         r -= 1
-    return fm.C[c[0]] + r
+    r += fm.C[c[0]]
+    return r if r < fm.n_rows else fm.n_rows - 1     # clamp: only a damaged index needs it
 
 
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
@@ -65,21 +66,33 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
             return 0
         s += fm.C[c]
         e += fm.C[c]
+        if e > fm.n_rows:           # only a damaged index gets here
+            e = fm.n_rows
+            if s > e:
+                s = e
     sp[0] = s
     return e - s
 
 
+cdef enum:
+    FM_CORRUPT = -1     # returned as a position (UINT64_MAX) by a walk on a damaged index
+
+
 cdef inline uint64_t fm_locate_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
-    """Text position of the suffix at ``row`` (row >= 1): at most sa_rate - 1 LF steps."""
+    """Text position of the suffix at ``row`` (row >= 1): at most sa_rate - 1 LF steps.
+
+    Returns (uint64_t)-1 if no sample is met within sa_rate steps (a damaged index).
+    """
     cdef uint64_t steps = 0
     cdef int64_t j
     cdef uint32_t c
-    while True:
+    while steps < fm.sa_rate:
         j = sampled_rank(&fm.sampled, row)
         if j >= 0:
             return packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + steps
         row = fm_lf(fm, row, &c)
         steps += 1
+    return <uint64_t>FM_CORRUPT
 
 
 cdef inline uint64_t fm_doc_of(const fm_shard_t *fm, uint64_t pos) noexcept nogil:
@@ -115,6 +128,8 @@ cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint
         row = packed_get(&fm.doc_end_rows, doc)
     else:
         row = packed_get(&fm.isa_samples, q // fm.isa_rate)
+    if row >= fm.n_rows:
+        row = fm.n_rows - 1
     while q > lo:
         row = fm_lf(fm, row, &c)
         q -= 1

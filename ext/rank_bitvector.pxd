@@ -24,7 +24,13 @@ ctypedef struct rbv_t:
 
 
 cdef inline uint64_t bv_rank1(const rbv_t *bv, uint64_t i) noexcept nogil:
-    """Ones in [0, i), 0 <= i <= n_bits.  O(1), one cache line."""
+    """Ones in [0, i), 0 <= i <= n_bits.  O(1), one cache line.
+
+    A position beyond n_bits (only possible with a corrupted index) is clamped, so a
+    damaged file can give wrong answers but never a read outside the array.
+    """
+    if i > bv.n_bits:
+        i = bv.n_bits
     cdef uint64_t line = i // BV_LINE_BITS
     cdef unsigned int off = <unsigned int>(i - line * BV_LINE_BITS)
     cdef const uint64_t *w = bv.lines + line * BV_LINE_WORDS
@@ -46,7 +52,9 @@ cdef inline unsigned int bv_access(const rbv_t *bv, uint64_t i) noexcept nogil:
 
 
 cdef inline uint64_t bv_access_rank1(const rbv_t *bv, uint64_t i, unsigned int *bit) noexcept nogil:
-    """Bit i into ``*bit`` and ones in [0, i), from the same cache line."""
+    """Bit i into ``*bit`` and ones in [0, i), from the same cache line (i clamped)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
     cdef uint64_t line = i // BV_LINE_BITS
     cdef unsigned int off = <unsigned int>(i - line * BV_LINE_BITS)
     cdef const uint64_t *w = bv.lines + line * BV_LINE_WORDS

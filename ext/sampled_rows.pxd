@@ -26,6 +26,8 @@ cdef inline int64_t sampled_rank(const sampled_rows_t *s, uint64_t row) noexcept
     cdef uint64_t blk = row >> ROW_BLOCK_SHIFT
     cdef uint64_t j = s.prefix[blk]
     cdef uint64_t hi = s.prefix[blk + 1]
+    if hi > s.n_marks:              # clamp: only a damaged index needs it
+        hi = s.n_marks
     cdef uint8_t t = <uint8_t>(row & 255)
     cdef uint8_t v
     while j < hi:

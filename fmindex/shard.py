@@ -219,6 +219,36 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     return manifest
 
 
+AUTO_VERIFY_BYTES = 64 << 20
+
+# every shard parameter, with its type and bounds (checked before any kernel sees it)
+_INT_PARAMS = {
+    "n_docs": (1, 1 << 40), "num_bytes": (0, 1 << 40), "n_rows": (2, 1 << 40),
+    "sep": (0, 1 << 32), "r0": (1, 1 << 40), "sigma": (2, 1 << 32),
+    "wt_n_bits": (0, 1 << 46), "wt_block_shift": (1, 63),
+    "sa_sample": (1, 1 << 20), "isa_sample": (1, 1 << 20),
+    "sa_width": (1, 57), "n_sa_samples": (1, 1 << 40),
+    "row_width": (1, 57), "n_isa_samples": (0, 1 << 40),
+    "meta_block_docs": (1, 1 << 20),
+}
+
+
+def _read_params(raw, mpath: str) -> dict:
+    if not isinstance(raw, dict):
+        raise CorruptIndexError("shard manifest lacks parameters", mpath)
+    p = dict(raw)
+    p.setdefault("alphabet", "bytes")
+    if p["alphabet"] not in ("bytes", "tokens"):
+        raise CorruptIndexError(f"unknown alphabet {p['alphabet']!r}", mpath)
+    for k, (lo, hi) in _INT_PARAMS.items():
+        v = p.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    if p["meta_block_docs"] != META_BLOCK_DOCS:
+        raise CorruptIndexError("unsupported metadata block size", mpath)
+    return p
+
+
 def _check(cond: bool, what: str, path: Path) -> None:
     if not cond:
         raise CorruptIndexError(f"invariant violated: {what}; rebuild the index", str(path))
@@ -229,27 +259,36 @@ class Shard:
 
     def __init__(self, path: "str | Path", verify: "bool | str" = "auto"):
         self.path = Path(path)
+        mpath = str(self.path / "shard.json")
         man = fmt.read_json(self.path / "shard.json", SHARD_KIND)
-        try:
-            p = {k: (v if k == "alphabet" or not isinstance(v, (int, float, str)) else int(v))
-                 for k, v in man["params"].items()}
-            p.setdefault("alphabet", "bytes")
-            files = man["files"]
-            extra = [str(x) for x in man.get("extra_arrays", [])]
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise CorruptIndexError("shard manifest lacks parameters", str(self.path / "shard.json"))
+        p = _read_params(man.get("params"), mpath)
+        files = man.get("files")
+        extra = man.get("extra_arrays", [])
+        if not isinstance(files, dict) or not isinstance(extra, list):
+            raise CorruptIndexError("shard manifest lacks its file list", mpath)
         self.params = p
         self.alphabet = p["alphabet"]
         arrays = {}
         wanted = dict(SHARD_ARRAYS)
         for name in extra:
-            wanted[name] = np.dtype(EXTRA_ARRAY_DTYPES.get(name, "<u8"))
+            if name not in EXTRA_ARRAY_DTYPES:
+                raise CorruptIndexError(f"unknown extra array {name!r}", mpath)
+            wanted[name] = np.dtype(EXTRA_ARRAY_DTYPES[name])
+        entries = {}
+        for name in wanted:
+            entry = files.get(name)
+            if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
+                    and isinstance(entry.get("crc32"), int)):
+                raise CorruptIndexError(f"manifest entry of {name}.arr is missing or damaged",
+                                        mpath)
+            entries[name] = entry
+        # "auto": checksum everything when the shard is small enough to read at open
+        # (<= AUTO_VERIFY_BYTES, a few tens of ms), else only the small files
+        total = sum(e["bytes"] for e in entries.values())
         for name, dtype in wanted.items():
-            entry = files.get(name) if isinstance(files, dict) else None
-            if entry is None:
-                raise CorruptIndexError(f"manifest does not list {name}.arr",
-                                        str(self.path / "shard.json"))
-            full = verify is True or (verify == "auto" and entry.get("bytes", 0) <= (1 << 22))
+            entry = entries[name]
+            full = verify is True or (verify == "auto" and (total <= AUTO_VERIFY_BYTES
+                                                          or entry["bytes"] <= (1 << 22)))
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         self._validate(p, arrays)
         self.arrays = arrays
@@ -282,6 +321,9 @@ class Shard:
         nodes = a["wt_nodes"]
         nn = nodes.shape[0]
         _check(nn >= 1 and bool(np.all(nodes["start"] <= p["wt_n_bits"])), "node starts", sp)
+        _check(bool(np.all(nodes["start"][1:] >= nodes["start"][:-1])) and
+               bool(np.all(nodes["ones_before"] <= nodes["start"])) and
+               bool(np.all(nodes["ones_before"][1:] >= nodes["ones_before"][:-1])), "nodes", sp)
         ch = nodes["child"]
         _check(bool(np.all((ch < nn) & (ch >= -sigma))), "node children", sp)
         _check(bool(np.all(a["wt_roots"] < nn)), "tree roots", sp)
