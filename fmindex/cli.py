@@ -12,13 +12,15 @@ from . import __version__
 from .errors import FMIndexError
 
 
-def _pattern(args) -> "str | bytes":
+def _pattern(args, text: "str | None" = None) -> "str | bytes":
+    """The pattern argument (or ``text``): UTF-8 text, or bytes with --hex."""
+    text = args.pattern if text is None else text
     if getattr(args, "hex", False):
         try:
-            return bytes.fromhex(args.pattern)
+            return bytes.fromhex(text)
         except ValueError:
-            raise FMIndexError(f"--hex: {args.pattern!r} is not hexadecimal") from None
-    return args.pattern
+            raise FMIndexError(f"--hex: {text!r} is not hexadecimal") from None
+    return text
 
 
 def _human(n: float) -> str:
@@ -74,11 +76,30 @@ def _print_build_summary(man: dict, dt: float, text_bytes: int, out=sys.stdout) 
             print(f"  {k:<20}{timings[k]:>10.1f}{share}", file=out)
 
 
+def _sigterm_interrupts() -> None:
+    """SIGTERM stops a build like Ctrl-C: workers killed, finished shards kept."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread
+        pass
+
+
 def cmd_build(args) -> int:
     from .builder import build
     t0 = time.perf_counter()
+    _sigterm_interrupts()
     quiet = args.quiet
-    idx = build(args.inputs, args.output, text_field=args.text_field, skip_bad=args.skip_bad,
+    from pathlib import Path
+    missing = [p for p in args.inputs if not os.path.exists(p)]
+    if missing:
+        raise FMIndexError(f"input not found: {missing[0]} (check the path)")
+    idx = build([Path(p) for p in args.inputs], args.output, text_field=args.text_field,
+                skip_bad=args.skip_bad,
                 sa_sample=args.sa_sample, isa_sample=args.isa_sample,
                 shard_size=args.shard_size, memory=args.memory, jobs=_jobs(args.jobs),
                 resume=args.resume, keep_partial=not args.no_keep_partial,
@@ -115,6 +136,7 @@ def _jobs(v: str) -> int:
 def cmd_add(args) -> int:
     from .builder import add
     t0 = time.perf_counter()
+    _sigterm_interrupts()
     before = None
     if not args.quiet:
         from .index import open_index
@@ -138,10 +160,11 @@ def cmd_add(args) -> int:
 def cmd_count(args) -> int:
     from .index import open_index
     idx = open_index(args.index)
-    pats = [_pattern(args)] + [p for p in (args.more or [])]
-    for p in pats:
-        c = idx.count(p)
-        print(c if len(pats) == 1 else f"{c}\t{p}")
+    texts = [args.pattern] + list(args.more or [])
+    pats = [_pattern(args, t) for t in texts]
+    counts = idx.count_many(pats) if len(pats) > 1 else [idx.count(pats[0])]
+    for t, c in zip(texts, counts):
+        print(c if len(pats) == 1 else f"{c}\t{t}")
     return 0
 
 

@@ -135,12 +135,6 @@ def test_build_missing_input_among_others(files, subprocess_env, tmp_path):
     assert not (tmp_path / "idx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cli.cmd_build passes args.inputs (a list of str) to build(), whose input "
-    "classifier reads a list of str that are all non-existent paths as in-memory documents: "
-    "`fmindex build nope.jsonl -o idx` (a typo) exits 0 and indexes one document whose text "
-    "is the string 'nope.jsonl'; the CLI should pass paths (e.g. Path objects) so a missing "
-    "input is an error"))
 def test_build_missing_input(subprocess_env, tmp_path):
     r = run(subprocess_env, "build", tmp_path / "nope.jsonl", "-o", tmp_path / "idx")
     assert r.returncode == 2, r
@@ -176,10 +170,6 @@ def test_count_hex(idx, subprocess_env):
         assert r.stdout == f"{len(oracle(p))}\n".encode(), p
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cli.cmd_count decodes only the first pattern with --hex; the extra patterns "
-    "(args.more) are searched as literal text, so `fmindex count IDX --hex 6e61 7465` counts "
-    "b'na' and the 4-character text '7465' instead of b'te'"))
 def test_count_hex_several(idx, subprocess_env):
     pats = [b"natural", b"text", "ö".encode()]
     r = run(subprocess_env, "count", idx, "--hex", *[p.hex() for p in pats], check=0)
