@@ -23,6 +23,88 @@ from fm_shard cimport fm_shard_t, fm_shard_init
 from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
 from wt_range cimport wt_range_distinct
+from bits cimport fm_prefetch
+from rank_bitvector cimport bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
+from wavelet_tree cimport wt_node_t
+from packed_ints cimport packed_get
+
+cdef enum:
+    XLANES = 24
+
+
+ctypedef struct _xwalk_t:
+    uint64_t row          # current row
+    uint64_t j            # position inside the current node
+    const wt_node_t *nd   # current node
+    uint64_t q            # text position the walk stands at (the symbol read next is q - 1)
+    uint64_t lo           # stop when q == lo
+    uint64_t hi           # symbols at positions < hi are written
+    uint32_t *out         # out[k] receives the symbol of position hi - 1 - k
+    int active
+
+
+cdef inline void _xw_start(const fm_shard_t *fm, const wt_node_t *nodes, int32_t root,
+                           _xwalk_t *w) noexcept nogil:
+    w.nd = nodes + root
+    w.j = w.row
+    fm_prefetch(fm.wt.bits.lines + ((w.nd.start + w.j) // BV_LINE_BITS) * BV_LINE_WORDS)
+
+
+cdef void _extract_windows(const fm_shard_t *fm, int32_t root, const uint64_t *starts_q,
+                           const uint64_t *rows, const uint64_t *los, const uint64_t *his,
+                           uint32_t **outs, uint64_t n) noexcept nogil:
+    """Walk LF from row rows[k] (text position starts_q[k]) down to los[k], writing the
+    symbols of positions [los[k], his[k]) reversed into outs[k]; XLANES walks interleaved
+    one tree level at a time (single-tree shards: rank inside the tree = global rank)."""
+    cdef _xwalk_t lanes[XLANES]
+    cdef const wt_node_t *nodes = fm.wt.nodes
+    cdef uint64_t nxt = 0, r1
+    cdef int active = 0, l
+    cdef unsigned int b
+    cdef int32_t ch
+    cdef uint32_t c
+    cdef _xwalk_t *w
+    for l in range(XLANES):
+        lanes[l].active = 0
+    while True:
+        for l in range(XLANES):
+            w = &lanes[l]
+            while not w.active and nxt < n:
+                if starts_q[nxt] > los[nxt]:
+                    w.row = rows[nxt]
+                    w.q = starts_q[nxt]
+                    w.lo = los[nxt]
+                    w.hi = his[nxt]
+                    w.out = outs[nxt]
+                    w.active = 1
+                    active += 1
+                    _xw_start(fm, nodes, root, w)
+                nxt += 1
+        if active == 0:
+            return
+        for l in range(XLANES):
+            w = &lanes[l]
+            if not w.active:
+                continue
+            r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.j, &b) - w.nd.ones_before
+            w.j = r1 if b else w.j - r1
+            ch = w.nd.child[b]
+            if ch >= 0:
+                w.nd = nodes + ch
+                fm_prefetch(fm.wt.bits.lines + ((w.nd.start + w.j) // BV_LINE_BITS) * BV_LINE_WORDS)
+                continue
+            c = <uint32_t>(-ch - 1)
+            if c == fm.sep and w.row > fm.r0:
+                w.j -= 1
+            w.row = fm.C[c] + w.j
+            w.q -= 1
+            if w.q < w.hi:
+                w.out[w.hi - 1 - w.q] = c
+            if w.q <= w.lo:
+                w.active = 0
+                active -= 1
+            else:
+                _xw_start(fm, nodes, root, w)
 
 cnp.import_array()
 
@@ -131,9 +213,7 @@ cdef class TokenLM:
             raise ValueError("row range out of bounds")
         cdef uint64_t cap = e - s
         if cap > self.fm.wt.sigma:
-            cap = self.fm.wt.sigma
-        if cap > 4096:
-            cap = 4096
+            cap = self.fm.wt.sigma        # np.empty: pages are touched only as written
         cdef int64_t got = -1
         cdef cnp.ndarray syms, cnts
         cdef uint32_t[::1] sv
@@ -185,6 +265,62 @@ cdef class TokenLM:
                     bs = s
                     be = e
         return lo, bs, be
+
+    def extract_windows(self, const int64_t[::1] docs, const int64_t[::1] los,
+                        const int64_t[::1] his):
+        """Compact ids of original-order windows [los[k], his[k]) of shard documents docs[k],
+        concatenated (uint32) with int64 offsets; all windows walked together, interleaved.
+        Windows are clipped to their documents."""
+        cdef Py_ssize_t n = docs.shape[0], k
+        offs = np.zeros(n + 1, dtype=np.int64)
+        cdef int64_t[::1] ov = offs
+        starts_q = np.zeros(max(n, 1), dtype=np.uint64)
+        rows = np.zeros(max(n, 1), dtype=np.uint64)
+        lo_a = np.zeros(max(n, 1), dtype=np.uint64)
+        hi_a = np.zeros(max(n, 1), dtype=np.uint64)
+        cdef uint64_t[::1] sq = starts_q
+        cdef uint64_t[::1] rw = rows
+        cdef uint64_t[::1] la = lo_a
+        cdef uint64_t[::1] ha = hi_a
+        cdef uint64_t d, s0, L, lo, hi, A, B, q, R = self.fm.isa_rate, e
+        for k in range(n):
+            if docs[k] < 0 or <uint64_t>docs[k] >= self.fm.n_docs:
+                raise IndexError("document out of range")
+            d = docs[k]
+            s0 = self.fm.doc_starts[d]
+            e = self.fm.doc_starts[d + 1] - 1          # separator position
+            L = e - s0
+            lo = <uint64_t>max(los[k], 0)
+            hi = <uint64_t>max(his[k], 0)
+            if hi > L:
+                hi = L
+            if lo > hi:
+                lo = hi
+            ov[k + 1] = ov[k] + <int64_t>(hi - lo)
+            A = s0 + L - hi                            # reversed positions [A, B)
+            B = s0 + L - lo
+            q = ((B + R - 1) // R) * R
+            if q >= e:
+                q = e
+                rw[k] = packed_get(&self.fm.doc_end_rows, d)
+            else:
+                rw[k] = packed_get(&self.fm.isa_samples, q // R)
+            sq[k] = q
+            la[k] = A
+            ha[k] = B
+        out = np.zeros(max(int(offs[n]), 1), dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        cdef uint32_t **ptrs = <uint32_t **>malloc(max(n, 1) * sizeof(uint32_t *))
+        if ptrs == NULL:
+            raise MemoryError()
+        try:
+            for k in range(n):
+                ptrs[k] = &o[0] + ov[k]
+            with nogil:
+                _extract_windows(&self.fm, self.root, &sq[0], &rw[0], &la[0], &ha[0], ptrs, n)
+        finally:
+            free(ptrs)
+        return out[:offs[n]], offs
 
     def locate_rows(self, const uint64_t[::1] rows):
         """Text positions (uint64) of arbitrary rows (each in [1, n_rows)), batched."""

@@ -200,8 +200,12 @@ def search_documents(idx: Index, cnf: Sequence[Sequence[Any]], max_gap: int = 10
         d = np.searchsorted(ds, pos, side="right") - 1
         return d, pos - ds[d]
 
-    def extract(si: int, d: int, lo: int, hi: int):
-        return np.frombuffer(idx.shards[si].fm.extract(d, lo, hi), dtype=np.uint8)
+    def extract(si: int, docs, los, his):
+        fm = idx.shards[si].fm
+        pieces = [fm.extract(int(d), int(lo), int(hi)) for d, lo, hi in zip(docs, los, his)]
+        offs = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in pieces], out=offs[1:])
+        return np.frombuffer(b"".join(pieces), dtype=np.uint8), offs
 
     doc_base = np.zeros(len(idx.shards) + 1, dtype=np.int64)
     np.cumsum([s.n_docs for s in idx.shards], out=doc_base[1:])

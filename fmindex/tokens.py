@@ -402,7 +402,8 @@ def cnf_search(clauses: List[List[np.ndarray]], ccounts: List[int], *, max_gap: 
     """AND of ORs of n-grams within a window, per shard (shared by token and byte indexes).
 
     ``occurrences(si, gram, stride) -> (shard-local doc, offset)`` (every ``stride``-th
-    suffix-array row), ``extract(si, doc, lo, hi) -> symbols`` (original order),
+    suffix-array row), ``extract(si, docs, los, his) -> (symbols, offsets)`` (windows in
+    original order, concatenated),
     ``doc_lengths(si) -> int64 array``.  See :meth:`TokenIndex.search_documents`.
     """
     if max_gap < 0:
@@ -438,7 +439,11 @@ def cnf_search(clauses: List[List[np.ndarray]], ccounts: List[int], *, max_gap: 
         for ci, cl in enumerate(clauses):
             if ci == anchor:
                 continue
-            if ccounts[ci] <= max_clause_freq:
+            # locate every occurrence, or look for the clause in the windows around the
+            # anchors: whichever walks fewer LF steps (~sa_sample/2 per located occurrence,
+            # ~2 max_gap + isa_sample/2 per window)
+            window_cost = ad.shape[0] * (2 * max_gap + 40)
+            if ccounts[ci] <= max_clause_freq or ccounts[ci] * 16 <= window_cost:
                 for g in cl:
                     d, o = occurrences(si, g, 1)
                     occ_d.append(d)
@@ -453,12 +458,8 @@ def cnf_search(clauses: List[List[np.ndarray]], ccounts: List[int], *, max_gap: 
             maxlen = max(g.shape[0] for ci in windowed for g in clauses[ci])
             w_lo = np.maximum(ua[1] - max_gap, 0)
             w_hi = np.minimum(ua[1] + max_gap + maxlen, lens[ua[0]])
-            pieces = [np.asarray(extract(si, int(d), int(lo), int(hi)))
-                      for d, lo, hi in zip(ua[0], w_lo, w_hi)]
-            woff = np.zeros(len(pieces) + 1, dtype=np.int64)
-            np.cumsum([p.shape[0] for p in pieces], out=woff[1:])
-            text = (np.concatenate(pieces).astype(np.uint32) if woff[-1]
-                    else np.zeros(1, np.uint32))
+            text, woff = extract(si, ua[0], w_lo, w_hi)
+            text = np.ascontiguousarray(text, dtype=np.uint32) if woff[-1] else np.zeros(1, np.uint32)
             pats = [(ci, g) for ci in windowed for g in clauses[ci]]
             pbuf = np.concatenate([g for _, g in pats]).astype(np.uint32)
             poff = np.zeros(len(pats) + 1, dtype=np.int64)
@@ -681,7 +682,8 @@ class TokenIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         ids = np.concatenate(ids_l)
         cnts = np.concatenate(cnt_l)
-        if len(ids_l) > 1 or (ids.shape[0] > 1 and np.unique(ids).shape[0] != ids.shape[0]):
+        # one shard: ids are distinct unless eos_id is also a token of the vocabulary
+        if len(ids_l) > 1 or int(np.count_nonzero(ids == self.eos_id)) > 1:
             u, inv = np.unique(ids, return_inverse=True)
             tot = np.zeros(u.shape[0], dtype=np.int64)
             np.add.at(tot, inv, cnts)
@@ -701,13 +703,13 @@ class TokenIndex:
 
     @staticmethod
     def _as_dict(total: int, ids: np.ndarray, cnts: np.ndarray, limit: Optional[int]) -> dict:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        order = np.lexsort((ids, -cnts))
         if limit is not None:
-            if limit < 0:
-                raise ValueError("limit must be >= 0")
-            order = np.lexsort((ids, -cnts))[:limit]
-        else:
-            order = np.lexsort((ids, -cnts))
-        return {int(ids[i]): (int(cnts[i]), float(cnts[i]) / total) for i in order}
+            order = order[:limit]
+        c = cnts[order]
+        return dict(zip(ids[order].tolist(), zip(c.tolist(), (c / float(total)).tolist())))
 
     def next_token_distribution(self, context: Any, limit: Optional[int] = None) -> dict:
         """{token_id: (count, prob)} of the tokens that follow ``context``, exact, by count
@@ -883,8 +885,16 @@ class TokenIndex:
             clauses, ccounts, max_gap=max_gap, limit=limit, max_clause_freq=max_clause_freq,
             n_shards=len(self.shards), doc_base=self._doc_base,
             occurrences=lambda si, g, stride: self._occurrences(self.shards[si], g, stride=stride),
-            extract=lambda si, d, lo, hi: self._extract_local(self.shards[si], d, lo, hi),
+            extract=lambda si, d, lo, hi: self._extract_windows(self.shards[si], d, lo, hi),
             doc_lengths=lambda si: np.diff(self.shards[si].doc_starts.astype(np.int64)) - 1)
+
+    @staticmethod
+    def _extract_windows(sh: _TokShard, docs: np.ndarray, los: np.ndarray, his: np.ndarray):
+        """Token ids of many windows (original order), concatenated, and their offsets."""
+        buf, offs = sh.lm.extract_windows(np.ascontiguousarray(docs, dtype=np.int64),
+                                          np.ascontiguousarray(los, dtype=np.int64),
+                                          np.ascontiguousarray(his, dtype=np.int64))
+        return sh.vocab[buf.astype(np.int64) - 1], offs
 
     def _extract_local(self, sh: _TokShard, d: int, lo: int, hi: int) -> np.ndarray:
         """Compact ids [lo, hi) of shard-local document d in original order."""

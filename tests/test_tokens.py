@@ -358,3 +358,27 @@ def test_stats_and_reopen(tmp_path):
     import fmindex
     with pytest.raises(fmindex.IndexFormatError):
         fmindex.open(tmp_path / "idx")                       # not a byte index
+
+
+def test_cli_lm(tmp_path, capsys):
+    import json as _json
+    from fmindex.cli_lm import main
+    np.save(tmp_path / "a.npy", np.array([5, 6, 7, 5, 6], dtype=np.uint16))
+    np.save(tmp_path / "b.npy", np.array([6, 7], dtype=np.uint16))
+    out = str(tmp_path / "t")
+    assert main(["build-tokens", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-o", out,
+                 "--eos-id", "0", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["lm", "count", out, "5,6", "--ids"]) == 0
+    assert _json.loads(capsys.readouterr().out) == {"count": 2}
+    assert main(["lm", "prob", out, "6", "eos", "--ids"]) == 0
+    assert _json.loads(capsys.readouterr().out)["continuation_count"] == 1
+    assert main(["lm", "ntd", out, "6", "--ids"]) == 0
+    got = {d["id"]: d["count"] for d in _json.loads(capsys.readouterr().out)}
+    assert got == {7: 2, 0: 1}
+    assert main(["lm", "infgram", out, "9,9,5,6", "--ids", "--next", "7"]) == 0
+    r = _json.loads(capsys.readouterr().out)
+    assert r["suffix_len"] == 2 and r["continuation_count"] == 1
+    assert main(["lm", "cnf", out, "--ids", "--clause", "5", "--clause", "7|9", "--max-gap", "1"]) == 0
+    assert _json.loads(capsys.readouterr().out)["count"] == 1
+    assert main(["lm", "count", out, "x"]) == 2               # no tokenizer: --ids needed
