@@ -16,6 +16,7 @@ figure includes the output array, 4n bytes for n < 2^31).
     python benches/bench_suffix_sort.py                 # 100 MB, 3 runs
     python benches/bench_suffix_sort.py --mb 20 --runs 5
     python benches/bench_suffix_sort.py --methods ours  # skip divsufsort
+    python benches/bench_suffix_sort.py --mix           # all corpus files, equal shares
 """
 import argparse
 import glob
@@ -52,8 +53,9 @@ def _jsonl_texts(lines):
             yield text.encode("utf-8")
 
 
-def load_text(limit_bytes: int, input_path: "str | None" = None):
-    """Return (bytes, description)."""
+def load_text(limit_bytes: int, input_path: "str | None" = None, mix: bool = False):
+    """Return (bytes, description).  mix: an equal share from every file
+    (else the files are read in sorted order until the limit)."""
     if input_path:
         with open(input_path, "rb") as fh:
             return fh.read(limit_bytes), input_path
@@ -66,18 +68,21 @@ def load_text(limit_bytes: int, input_path: "str | None" = None):
         if not files:
             continue
         out, used = bytearray(), 0
+        share = -(-limit_bytes // len(files)) if mix else limit_bytes
         for path in files:
             used += 1
+            start = len(out)
             with opener(path, "rb") as fh:
                 for text in _jsonl_texts(fh):
                     out += text
                     out += b"\n"
-                    if len(out) >= limit_bytes:
+                    if len(out) - start >= share or len(out) >= limit_bytes:
                         break
             if len(out) >= limit_bytes:
                 break
         if out:
-            return bytes(out[:limit_bytes]), f"{pattern} ({used} files)"
+            how = "equal share per file" if mix else "in file order"
+            return bytes(out[:limit_bytes]), f"{pattern} ({used} file{'s' * (used != 1)}, {how})"
     stdlib = sysconfig.get_paths()["stdlib"]
     out = bytearray()
     for path in sorted(glob.glob(os.path.join(stdlib, "**", "*.py"), recursive=True)):
@@ -145,6 +150,8 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=3, help="runs per method (median reported), default 3")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list: ours,divsufsort")
     ap.add_argument("--input", help="sort the raw bytes of this file instead of the corpora")
+    ap.add_argument("--mix", action="store_true",
+                    help="take an equal share of the text from every corpus file")
     ap.add_argument("--no-check", action="store_true", help="skip comparing the two suffix arrays")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--save", help=argparse.SUPPRESS)
@@ -159,7 +166,7 @@ def main(argv=None):
         if m not in METHODS:
             ap.error(f"unknown method {m!r} (choose from {', '.join(METHODS)})")
     limit = int(args.mb * (1 << 20))
-    data, desc = load_text(limit, args.input)
+    data, desc = load_text(limit, args.input, args.mix)
     n = len(data)
     print(f"text: {n / 1e6:.1f} MB from {desc}")
     print(f"runs per method: {args.runs} (each in its own process); cpu count {os.cpu_count()}")
