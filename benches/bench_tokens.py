@@ -326,7 +326,9 @@ def main() -> None:
     if args.stage == "build":
         return
     gc.collect()
+    report["load_average_before"] = os.getloadavg()
     report["queries"] = run_queries(workdir, n_tokens, ours_dir, ig_dir, args)
+    report["load_average_after"] = os.getloadavg()
     report["duration_s"] = round(time.perf_counter() - t_all, 1)
     out = Path(args.out) if args.out else HERE / "results" / f"tokens_{n_tokens // 10 ** 6}M.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -355,7 +357,10 @@ def render(rep: dict) -> str:
          ["build", f"{o['build_s']:.1f} s / {o['maxrss_bytes'] / 2**30:.2f} GiB",
           f"{i['index_s'] + i['write_token_files_s']:.1f} s / {i['maxrss_bytes'] / 2**30:.2f} GiB"]]))
     q = rep["queries"]
-    lines += ["", "Latency per query (µs, median of reps of the mean over the contexts):", ""]
+    la = rep.get("load_average_before")
+    lines += ["", "Latency per query (µs, median of reps of the mean over the contexts)"
+              + (f"; load average {la[0]:.1f} before / {rep['load_average_after'][0]:.1f} after "
+                 f"(2 cores shared with other jobs)" if la else "") + ":", ""]
     rows = []
     for m, v in q["count"].items():
         p = q["prob"][m]

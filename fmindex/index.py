@@ -27,6 +27,8 @@ LOCATE_DTYPE = np.dtype([("doc", "<i8"), ("offset", "<i8")])
 #: patterns, 2 threads 275 us vs sequential 230 us per count)
 PARALLEL_MIN_PATTERN = 256
 PARALLEL_MIN_SHARDS_PER_THREAD = 1
+#: locate() resolves the shards in parallel threads from this many occurrences on
+PARALLEL_MIN_OCCURRENCES = 256
 
 Pattern = Union[str, bytes, bytearray, memoryview]
 
@@ -213,6 +215,26 @@ class Index:
         buf, offsets = pack_patterns(patterns)
         nt = num_threads or self.num_threads
         out = np.zeros(offsets.shape[0] - 1, dtype=np.int64)
+        n_pat = offsets.shape[0] - 1
+        if len(self.shards) >= 2 and nt >= 2 and n_pat >= 16:
+            # many shards: one thread per group of shards, each shard's batch in one
+            # nogil call (an OpenMP team per shard costs more than it gains)
+            ng = min(nt, len(self.shards))
+            groups = [self._fms[i::ng] for i in range(ng)]
+
+            def run(g):
+                acc = np.zeros(n_pat, dtype=np.int64)
+                for fm in g:
+                    acc += fm.count_many(buf, offsets, 1)
+                return acc
+
+            if self._pool is None or self._pool._max_workers < ng:
+                self.close()
+                self._pool = ThreadPoolExecutor(max(ng, self.num_threads),
+                                                thread_name_prefix="fmindex")
+            for acc in self._pool.map(run, groups):
+                out += acc
+            return out
         for sh in self.shards:
             out += sh.fm.count_many(buf, offsets, nt)
         return out
@@ -221,15 +243,16 @@ class Index:
         """All occurrences as a structured array (``doc``, ``offset``) sorted by doc, offset.
 
         With ``limit``, at most ``limit`` occurrences are resolved: shard by shard, the
-        first suffix-array rows (a deterministic subset), then sorted.  Shards are
-        searched and resolved in parallel threads.
+        first suffix-array rows (a deterministic subset), then sorted.  The shards are
+        searched in turn, and their occurrences resolved in parallel threads (one shard per
+        thread at a time) when there are many.
         """
         b = as_pattern(pattern)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
         if len(b) == 0:
             return self._locate_empty(limit)
-        ranges = self._map(lambda sh: sh.fm.search(b), self.shards)
+        ranges = [fm.search(b) for fm in self._fms]     # a few us each: no threads
         todo = []
         remaining = limit
         for si, (sp, cnt) in enumerate(ranges):
@@ -245,7 +268,10 @@ class Index:
         if len(todo) == 1:
             si, sp, cnt = todo[0]
             return self._resolve(si, sp, cnt, self.num_threads)
-        parts = self._map(lambda t: self._resolve(t[0], t[1], t[2], 1), todo)
+        if sum(t[2] for t in todo) < PARALLEL_MIN_OCCURRENCES:
+            parts = [self._resolve(si, sp, cnt, 1) for si, sp, cnt in todo]
+        else:
+            parts = self._map(lambda t: self._resolve(t[0], t[1], t[2], 1), todo)
         return np.concatenate(parts)
 
     def _resolve(self, si: int, sp: int, cnt: int, threads: int) -> np.ndarray:

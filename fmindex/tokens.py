@@ -248,12 +248,14 @@ def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: st
 def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path, *,
                       sa_sample: int = 32, isa_sample: int = 64,
                       timings: Optional[Dict[str, float]] = None) -> dict:
-    """One token shard over ``docs`` (uint32 token-id arrays, original order)."""
+    """One token shard over ``docs`` (uint32 token-id arrays, original order).  The list is
+    emptied once its arrays are concatenated (the caller's references go with it)."""
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     lengths = np.asarray([d.shape[0] for d in docs], dtype=np.int64)
     total = int(lengths.sum())
     flat = np.concatenate(docs).astype(np.uint32, copy=False) if total else np.zeros(0, np.uint32)
+    docs.clear()
     if total and int(flat.max()) < (1 << 26):
         hist = np.bincount(flat)
         vocab = np.flatnonzero(hist).astype(np.uint32)
@@ -933,6 +935,22 @@ def open_tokens(path: "str | os.PathLike", verify: "bool | str" = "auto",
     """Open a token index read-only (mmap).  ``eos_id`` overrides the id reported for the end
     of a document; ``tokenizer`` overrides the recorded one (e.g. a custom callable)."""
     return TokenIndex(path, verify=verify, eos_id=eos_id, tokenizer=tokenizer)
+
+
+def looks_like_token_ids(inputs: Any) -> bool:
+    """True when ``inputs`` are token ids rather than text: a numpy integer array, a ``.npy``
+    path or a list of them, or a list of id lists (for ``fmindex.build`` to dispatch)."""
+    def npy(x) -> bool:
+        return isinstance(x, (str, os.PathLike)) and os.fspath(x).endswith(".npy")
+    if isinstance(inputs, np.ndarray):
+        return inputs.dtype.kind in "ui"
+    if npy(inputs):
+        return True
+    if isinstance(inputs, (list, tuple)) and inputs:
+        return all(npy(x) or (isinstance(x, np.ndarray) and x.dtype.kind in "ui") or
+                   (isinstance(x, (list, tuple)) and all(isinstance(v, (int, np.integer)) for v in x))
+                   for x in inputs)
+    return False
 
 
 def is_token_index(path: "str | os.PathLike") -> bool:

@@ -382,3 +382,70 @@ def test_cli_lm(tmp_path, capsys):
     assert main(["lm", "cnf", out, "--ids", "--clause", "5", "--clause", "7|9", "--max-gap", "1"]) == 0
     assert _json.loads(capsys.readouterr().out)["count"] == 1
     assert main(["lm", "count", out, "x"]) == 2               # no tokenizer: --ids needed
+
+
+def _np_occ(flat, starts, ctx):
+    """Brute force with numpy: positions (in flat) where ctx starts inside one document."""
+    m = len(ctx)
+    n = flat.shape[0]
+    if m == 0 or m > n:
+        return np.zeros(0, np.int64)
+    ok = np.ones(n - m + 1, dtype=bool)
+    for j, t in enumerate(ctx):
+        ok &= flat[j:n - m + 1 + j] == t
+    pos = np.flatnonzero(ok)
+    d = np.searchsorted(starts, pos, side="right") - 1
+    return pos[pos + m <= starts[d + 1]]
+
+
+def test_zipf_corpus_deep_tree(tmp_path):
+    """A skewed 3000-symbol alphabet of ids spread over u32 (deep Huffman tree): counts,
+    exact distributions of frequent contexts and ∞-gram against numpy brute force."""
+    rng = np.random.default_rng(11)
+    vocab = np.unique(rng.integers(0, 2 ** 32 - 1, size=3000, dtype=np.uint64)).astype(np.uint32)
+    lens = rng.integers(0, 400, size=120)
+    ranks = np.minimum(rng.zipf(1.3, size=int(lens.sum())), vocab.shape[0]) - 1
+    flat = vocab[ranks].astype(np.int64)
+    starts = np.zeros(lens.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    idx = build_tokens(flat.astype(np.uint32), tmp_path / "z", doc_lengths=lens, eos_id=EOS)
+    ends = starts[1:]
+    for ctx in ([int(vocab[0])], [int(vocab[1])], [int(vocab[0]), int(vocab[0])],
+                [int(vocab[2]), int(vocab[0])], list(map(int, flat[100:103]))):
+        pos = _np_occ(flat, starts, ctx)
+        assert idx.count(ctx) == pos.shape[0]
+        nxt = pos + len(ctx)
+        at_end = np.isin(nxt, ends)
+        want = Counter(flat[nxt[~at_end]].tolist())
+        if at_end.any():
+            want[EOS] += int(at_end.sum())
+        got = idx.next_token_distribution(ctx)
+        assert {k: v[0] for k, v in got.items()} == dict(want)
+        longer = [int(vocab[-1]), 5] + ctx
+        r = idx.infgram_prob(longer, int(vocab[0]))
+        k = 0
+        for j in range(1, len(longer) + 1):
+            if _np_occ(flat, starts, longer[len(longer) - j:]).shape[0]:
+                k = j
+            else:
+                break
+        assert r["suffix_len"] == k
+
+
+def test_looks_like_token_ids(tmp_path):
+    from fmindex.tokens import looks_like_token_ids
+    assert looks_like_token_ids(np.zeros(3, np.uint16))
+    assert looks_like_token_ids([[1, 2], np.array([3], np.uint32)])
+    assert looks_like_token_ids([str(tmp_path / "a.npy")])
+    assert not looks_like_token_ids(["a.jsonl"]) and not looks_like_token_ids(["some text"])
+    assert not looks_like_token_ids([{"text": "x"}]) and not looks_like_token_ids([b"ab"])
+
+
+@pytest.mark.skipif(not _have("mistral_common"), reason="mistral-common not installed")
+def test_tekken_tokenizer(tmp_path):
+    idx = build_tokens(["Tekken handles unicode: naïve café", "café au lait"], tmp_path / "t",
+                       tokenizer="tekken")
+    tk = load_tokenizer("tekken")
+    assert idx.tokenizer_name == "tekken" and idx.eos_id == tk.eos_id
+    assert open_tokens(tmp_path / "t").document(1).text == "café au lait"
+    assert idx.count(tk.encode("café")) >= 1
