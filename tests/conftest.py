@@ -31,4 +31,7 @@ def subprocess_env() -> dict:
     parts = [_package_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(parts)
     env["PYTHONIOENCODING"] = "utf-8"
+    # `python -m fmindex` would put the working directory (the checkout, whose fmindex/
+    # has no compiled kernels after `pip install .`) first on sys.path: don't.
+    env["PYTHONSAFEPATH"] = "1"
     return env
