@@ -112,39 +112,35 @@ def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_
     if batch_fn is not None:
         batch_counts = {name: [int(x) for x in batch_fn(ps)] for name, ps in raw_groups.items()}
 
-    samples: Dict[str, List[float]] = {f"count_{n}": [] for n in groups}
-    if batch_fn is not None:
-        samples.update({f"batch_{n}": [] for n in groups})
-    samples["locate"] = []
-    if extract_fn is not None:
-        samples["extract"] = []
-    if document_fn is not None:
-        samples["document"] = []
+    # timed part: every query kind in chunks of ~chunk_us, per-chunk medians over reps
+    tgt = spec["chunk_us"] * 1e3
     L = spec["extract_len"]
+    timers: Dict[str, tuple] = {}          # name -> (ChunkedTiming, scale ns -> unit)
+    for name, ps in groups.items():
+        timers[f"count_{name}"] = (C.ChunkedTiming(count_fn, ps, tgt), 1e-3 / len(ps))  # µs
+    if batch_fn is not None:
+        for name, ps in raw_groups.items():
+            timers[f"batch_{name}"] = (C.ChunkedTiming(batch_fn, ps, tgt, batch=True,
+                                                       min_chunk=100), 1e-3 / len(ps))
+    if occ_total:
+        timers["locate"] = (C.ChunkedTiming(locate_fn, loc, tgt), 1.0 / occ_total)   # ns/occ
+    if extract_fn is not None:
+        timers["extract"] = (C.ChunkedTiming(extract_fn, extract_items, tgt),
+                             1.0 / (len(extract_items) * L))                          # ns/byte
+    if document_fn is not None:
+        timers["document"] = (C.ChunkedTiming(document_fn, spec["docs"], tgt),
+                              1e-6 / len(spec["docs"]))                               # ms/doc
     for rep in range(spec["reps"]):
         gc.collect()
         gc.disable()
         try:
-            for name, ps in groups.items():
-                samples[f"count_{name}"].append(C.time_loop(count_fn, ps) / len(ps) / 1e3)  # µs
-            if batch_fn is not None:
-                for name, ps in raw_groups.items():
-                    t = time.perf_counter_ns()
-                    batch_fn(ps)
-                    samples[f"batch_{name}"].append((time.perf_counter_ns() - t) / len(ps) / 1e3)
-            if occ_total:
-                samples["locate"].append(C.time_loop(locate_fn, loc) / occ_total)       # ns/occ
-            if extract_fn is not None:
-                samples["extract"].append(C.time_loop(extract_fn, extract_items)
-                                          / (len(extract_items) * L))                   # ns/byte
-            if document_fn is not None:
-                samples["document"].append(C.time_loop(document_fn, spec["docs"])
-                                           / len(spec["docs"]) / 1e6)                  # ms/doc
+            for tm, _scale in timers.values():
+                tm.run()
         finally:
             gc.enable()
         log(f"  rep {rep + 1}/{spec['reps']} done")
     return {
-        "timings": {k: C.summarize(v) for k, v in samples.items() if v},
+        "timings": {k: tm.summary(scale) for k, (tm, scale) in timers.items()},
         "counts": counts, "locate_counts": loc_counts, "locate_occ_total": occ_total,
         "locate_patterns": len(loc), "check_failures": {
             "locate": loc_bad, "extract": ext_bad, "document": doc_bad},
@@ -172,15 +168,15 @@ def worker_ours_build(spec: dict) -> dict:
     import fmindex
     base = C.current_rss()
     out = Path(spec["index_dir"])
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), C.cpu_seconds()
     idx = fmindex.build(spec["jsonl_path"], out, overwrite=True, progress=False)
-    build_s = time.perf_counter() - t
+    build_s, build_cpu = time.perf_counter() - t, C.cpu_seconds() - cpu
     peak = C.peak_rss_self()
     st = idx.stats()
     same_docs = (len(idx) == len(spec["doc_lengths"])
                  and bool(np.array_equal(idx.doc_lengths(), spec["doc_lengths"])))
-    return {"build_s": build_s, "peak_rss_after_build": peak, "rss_before_build": base,
-            "index_bytes": st["index_bytes_without_metadata"],
+    return {"build_s": build_s, "build_cpu_s": build_cpu, "peak_rss_after_build": peak,
+            "rss_before_build": base, "index_bytes": st["index_bytes_without_metadata"],
             "index_bytes_with_metadata": st["index_bytes"], "stats": st,
             "build_timings": idx.manifest.get("timings"), "same_documents": same_docs,
             "version": fmindex.__version__}
@@ -224,15 +220,15 @@ def worker_ours(spec: dict) -> dict:
     loc2 = idx2.locate
     occ = res["locate_occ_total"]
     if occ:
-        samples = []
+        tm = C.ChunkedTiming(lambda p: loc2(p, limit=K), spec["locate"], spec["chunk_us"] * 1e3)
         for _ in range(spec["reps"]):
             gc.collect()
             gc.disable()
             try:
-                samples.append(C.time_loop(lambda p: loc2(p, limit=K), spec["locate"]) / occ)
+                tm.run()
             finally:
                 gc.enable()
-        res["timings_default_threads"] = {"locate": C.summarize(samples),
+        res["timings_default_threads"] = {"locate": tm.summary(1.0 / occ),
                                           "num_threads": idx2.num_threads}
     idx2.close()
     return res
@@ -261,9 +257,9 @@ def worker_sa(spec: dict) -> dict:
     import pydivsufsort
     text = Path(spec["text_path"]).read_bytes()
     base = C.current_rss()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), C.cpu_seconds()
     sa = pydivsufsort.divsufsort(text)      # bytes are passed to C without a copy
-    build_s = time.perf_counter() - t
+    build_s, build_cpu = time.perf_counter() - t, C.cpu_seconds() - cpu
     peak = C.peak_rss_self()
     count, left = _sa_search_fn(text, sa)
     at, extract_check, document_check = _text_checks(spec, text)
@@ -286,7 +282,8 @@ def worker_sa(spec: dict) -> dict:
                          extract_check=extract_check,
                          document_fn=lambda d: text[jsl[d]:jsl[d + 1] - 1],
                          document_check=document_check)
-    res.update({"build_s": build_s, "peak_rss_after_build": peak, "rss_before_build": base,
+    res.update({"build_s": build_s, "build_cpu_s": build_cpu, "peak_rss_after_build": peak,
+                "rss_before_build": base,
                 "index_bytes": len(text) + sa.nbytes, "sa_dtype": str(sa.dtype),
                 "version": getattr(pydivsufsort, "__version__", "0.0.20")})
     return res
@@ -297,9 +294,9 @@ def worker_fm_index(spec: dict) -> dict:
     import importlib.metadata as md
     s = Path(spec["text_path"]).read_bytes().decode("utf-8")
     base = C.current_rss()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), C.cpu_seconds()
     fm = FMIndex(s)
-    build_s = time.perf_counter() - t
+    build_s, build_cpu = time.perf_counter() - t, C.cpu_seconds() - cpu
     peak = C.peak_rss_self()
     log(f"  fm-index built in {build_s:.1f} s; measuring its pickled size")
     try:
@@ -319,7 +316,8 @@ def worker_fm_index(spec: dict) -> dict:
 
     res = _bench_queries(spec, count_fn=fm.count, conv=lambda p: p.decode("utf-8"),
                          locate_fn=locate_fn, locate_len=len, locate_check=locate_check)
-    res.update({"build_s": build_s, "peak_rss_after_build": peak, "rss_before_build": base,
+    res.update({"build_s": build_s, "build_cpu_s": build_cpu, "peak_rss_after_build": peak,
+                "rss_before_build": base,
                 "index_bytes": size, "index_bytes_note": "len(pickle.dumps(FMIndex))",
                 "text_chars": len(s), "version": md.version("fm-index")})
     return res
@@ -408,6 +406,14 @@ def parse_args(argv=None):
     ap.add_argument("--n-extract", type=int, default=200, help="extract ranges")
     ap.add_argument("--n-docs", type=int, default=21, help="median-size documents retrieved")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--chunk-us", type=float, default=200.0,
+                    help="timing granularity: each query kind is timed in chunks of about this "
+                         "many µs, and the whole-set time is the sum of per-chunk medians over "
+                         "the reps (robust to preemption on a busy machine)")
+    ap.add_argument("--wait-load", type=float, default=None, metavar="LOAD",
+                    help="before starting, wait (up to --wait-max s) until the 1-minute load "
+                         "average is at most LOAD")
+    ap.add_argument("--wait-max", type=float, default=1800.0)
     ap.add_argument("--no-sdsl", action="store_true", help="skip sdsl-lite")
     ap.add_argument("--sdsl-flags", default="-msse4.2 -mpopcnt",
                     help="extra g++ flags for the sdsl harness, built into the scratch dir "
@@ -462,8 +468,10 @@ def snapshot_engine(workdir: Path, commit: Optional[str] = None) -> dict:
         arch = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev],
                               check=True, stdout=subprocess.PIPE).stdout
         subprocess.run(["tar", "-x", "-C", str(src)], input=arch, check=True)
-        subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], cwd=src,
-                       check=True, stdout=subprocess.DEVNULL)
+        r = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+                           cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"building fmindex {rev} failed:\n{r.stdout[-4000:]}")
         desc = rev
     shutil.copytree(src / "fmindex", dst / "fmindex",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -545,6 +553,7 @@ def build_table(systems: dict, corpus: C.Corpus, spec: dict, mism: dict) -> str:
 
     # (label, getter(column key) -> value, lower is better, timing key or None)
     rows = [("build MB/s", field("build_s", lambda s: n / C.MB / s), False, None),
+            ("build MB per CPU-second", field("build_cpu_s", lambda s: n / C.MB / s), False, None),
             ("build peak RSS, bytes / text byte", field("peak_rss_after_build", lambda v: v / n),
              True, None),
             ("index size, % of text", field("index_bytes", lambda v: 100.0 * v / n), True, None)]
@@ -572,7 +581,7 @@ def build_table(systems: dict, corpus: C.Corpus, spec: dict, mism: dict) -> str:
                 s += f" ({C.fmt_num(v / ours if lower else ours / v)}×)"
             cells.append(s)
         out_rows.append(cells)
-    spread = ["timing spread (max-min)/median: median / worst row"]
+    spread = ["rep-total spread (max-min)/median: median / worst row"]
     for k, _h in cols:
         vals = [t["spread"] for _l, _g, _lo, key in rows if key
                 for t in [timing(k, key)] if t is not None and "spread" in t]
@@ -626,6 +635,11 @@ def main(argv=None) -> int:
         return worker_main(a.worker, a.spec, a.result)
     if LOCATE_LEN in COUNT_LENGTHS or MISS_LEN not in COUNT_LENGTHS:
         raise SystemExit("internal: LOCATE_LEN must differ from the count lengths")
+    if a.wait_load is not None:
+        t0 = time.time()
+        while os.getloadavg()[0] > a.wait_load and time.time() - t0 < a.wait_max:
+            log(f"load average {os.getloadavg()[0]:.1f} > {a.wait_load}: waiting")
+            time.sleep(30)
     t_start = time.time()
     workdir = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="bench_core_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -653,7 +667,7 @@ def main(argv=None) -> int:
                 "groups": groups, "hit_groups": {str(m): ps for m, ps in hits.items()},
                 "misses": misses, "locate": locate, "locate_limit": a.locate_limit,
                 "ranges": ranges, "extract_len": a.extract_len, "docs": docs,
-                "reps": a.reps, "seed": a.seed}
+                "reps": a.reps, "seed": a.seed, "chunk_us": a.chunk_us}
         spec_path = workdir / "spec.pkl"
         with open(spec_path, "wb") as f:
             pickle.dump(spec, f)
@@ -667,7 +681,7 @@ def main(argv=None) -> int:
         log(f"  built in {b['build_s']:.1f} s, child peak RSS {b['child']['maxrss_bytes'] / 2**20:.0f} MiB")
         log("fmindex: queries")
         q = run_worker("ours", spec_path, workdir, a.timeout)
-        q.update({k: b[k] for k in ("build_s", "index_bytes", "index_bytes_with_metadata",
+        q.update({k: b[k] for k in ("build_s", "build_cpu_s", "index_bytes", "index_bytes_with_metadata",
                                     "stats", "build_timings", "version")})
         q["peak_rss_after_build"] = b["child"]["maxrss_bytes"]
         q["build_child"] = b["child"]
@@ -719,8 +733,12 @@ def main(argv=None) -> int:
             f"{sum(min(c, a.locate_limit) for c in systems['ours']['locate_counts']):,} occ resolved"
             f" per rep), {len(ranges)} extract ranges, {len(docs)} documents; {n_pats:,} counted "
             f"patterns in all.",
-            f"- times: median of {a.reps} reps of the whole set; cells show value (peer / fmindex "
-            f"cost ×; >1 = fmindex better). Build MB/s ratio = fmindex MB/s / peer MB/s.",
+            f"- times: {a.reps} reps of the whole set; each query kind is timed in chunks of "
+            f"~{a.chunk_us:g} µs and its time is the sum of the chunks' medians over the reps "
+            f"(robust to preemption; plain medians of whole-rep totals are in the JSON)"
+            + ("" if a.no_sdsl else f"; sdsl: median of {a.reps} reps of whole length groups "
+               "(its harness)") + ". Cells: value (peer "
+            f"cost / fmindex cost ×; >1 = fmindex better; for build MB/s: fmindex MB/s / peer MB/s).",
             "- fmindex = one Python call per query (`Index.count/locate/extract/document`, "
             "num_threads=1); batch = `count_many(group, num_threads=1)`; fm-index: `count`, "
             "`iter_locate`+islice, size = pickled index; SA: int32 SA + text (size counts both), "
@@ -729,7 +747,9 @@ def main(argv=None) -> int:
                + a.sdsl_flags + "`, two harness runs per variant, extract ranges its own "
                "random ones") + loc_mt + ".",
             f"- build: fmindex from the JSONL file (parse + index + write), peers from the text in "
-            f"memory; RSS includes the text. {machine_before['cores']} cores, load average "
+            f"memory; CPU-seconds = user + sys of the build, all threads (less sensitive to "
+            f"load; the sdsl harness reports wall time only); RSS includes the text. "
+            f"{machine_before['cores']} cores, load average "
             f"{machine_before['loadavg'][0]:.1f} at start, {load_after[0]:.1f} at end "
             f"(concurrent jobs on the machine; see the spread row).",
             f"- counts compared on all {n_pats:,} patterns across systems: "

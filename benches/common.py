@@ -282,10 +282,68 @@ def time_loop(fn: Callable, items: Sequence) -> int:
     return time.perf_counter_ns() - t
 
 
+class ChunkedTiming:
+    """Wall-clock cost of ``fn`` over ``items``, robust to preemption on a busy machine.
+
+    The items are cut into chunks of about ``target_ns`` each (sized from one
+    calibration pass); every repetition (:meth:`run`) times each chunk separately.
+    The estimate for the whole set is the sum over chunks of each chunk's median
+    across repetitions: a chunk much shorter than a scheduler time slice is rarely
+    preempted, so its median stays clean even when every whole-set repetition was
+    interrupted somewhere.  The repetition totals (sum of a repetition's chunks) are
+    kept too: their median / min / max / spread show how noisy the machine was.
+
+    ``batch=True``: ``fn`` takes a whole chunk (a list) at once, e.g. ``count_many``.
+    """
+
+    def __init__(self, fn: Callable, items: Sequence, target_ns: float = 200e3,
+                 batch: bool = False, min_chunk: int = 1):
+        self.fn, self.batch = fn, batch
+        items = list(items)
+        t = time.perf_counter_ns()
+        self._call(items)
+        per_item = max((time.perf_counter_ns() - t) / max(len(items), 1), 1.0)
+        size = max(min_chunk, int(target_ns / per_item), 1)
+        self.chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        self.samples: List[List[int]] = []
+
+    def _call(self, chunk: Sequence) -> None:
+        if self.batch:
+            self.fn(chunk)
+        else:
+            fn = self.fn
+            for x in chunk:
+                fn(x)
+
+    def run(self) -> None:
+        """One repetition: time every chunk."""
+        ts = []
+        clock = time.perf_counter_ns
+        for ch in self.chunks:
+            t = clock()
+            self._call(ch)
+            ts.append(clock() - t)
+        self.samples.append(ts)
+
+    def summary(self, scale: float) -> dict:
+        """Estimate and rep statistics, every time multiplied by ``scale`` (ns -> unit)."""
+        est = sum(statistics.median(col) for col in zip(*self.samples)) * scale
+        s = summarize([sum(r) * scale for r in self.samples])
+        s = {"median": est, "rep_median": s["median"], "min": s["min"], "max": s["max"],
+             "spread": s["spread"], "n": s["n"], "chunks": len(self.chunks)}
+        return s
+
+
 # ----------------------------------------------------------------------------- memory
 def peak_rss_self() -> int:
     """Peak resident set size of this process so far, in bytes (Linux: ru_maxrss KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) so far."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def current_rss() -> int:
