@@ -162,13 +162,13 @@ def _as_ids(x: Any, what: str = "token ids") -> np.ndarray:
 def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: str,
                      doc_lengths: Optional[np.ndarray], batch: int = 512
                      ) -> Iterator[Tuple[np.ndarray, dict]]:
-    """Yield (token ids as uint32, metadata) per document."""
+    """Yield (token ids: an unsigned array of at most 32 bits, metadata) per document."""
     def arr32(a: np.ndarray) -> np.ndarray:
         a = np.asarray(a).reshape(-1)
         if a.dtype.kind not in "ui" and a.shape[0]:
             raise FMIndexError(f"token arrays must hold integers, not {a.dtype}")
-        if a.dtype == np.uint32:
-            return a
+        if a.dtype.kind == "u" and a.dtype.itemsize <= 4:
+            return a                    # a view: no copy (e.g. of a memory-mapped .npy)
         if a.shape[0] and (a.dtype.kind == "i" or a.dtype.itemsize > 4):
             if int(a.min()) < 0 or int(a.max()) > MAX_TOKEN_ID:
                 raise FMIndexError("token ids must be in [0, 2^32)")
@@ -248,24 +248,28 @@ def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: st
 def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path, *,
                       sa_sample: int = 32, isa_sample: int = 64,
                       timings: Optional[Dict[str, float]] = None) -> dict:
-    """One token shard over ``docs`` (uint32 token-id arrays, original order).  The list is
+    """One token shard over ``docs`` (unsigned token-id arrays, original order).  The list is
     emptied once its arrays are concatenated (the caller's references go with it)."""
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     lengths = np.asarray([d.shape[0] for d in docs], dtype=np.int64)
     total = int(lengths.sum())
-    flat = np.concatenate(docs).astype(np.uint32, copy=False) if total else np.zeros(0, np.uint32)
+    flat = np.concatenate(docs) if total else np.zeros(0, np.uint32)
+    if flat.dtype.kind != "u" or flat.dtype.itemsize > 4:
+        flat = flat.astype(np.uint32)
     docs.clear()
+    lut = None
     if total and int(flat.max()) < (1 << 26):
+        # ids below 2^26: a lookup table id -> compact id (no int64 temporaries)
         hist = np.bincount(flat)
         vocab = np.flatnonzero(hist).astype(np.uint32)
         del hist
+        lut = np.zeros(int(vocab[-1]) + 1, dtype=np.uint32)
+        lut[vocab] = np.arange(1, vocab.shape[0] + 1, dtype=np.uint32)
     else:
         vocab = np.unique(flat).astype(np.uint32)
     if vocab.shape[0] + 1 >= (1 << 32):
         raise FMIndexError("more than 2^32 - 1 distinct token ids in one shard")
-    compact = (np.searchsorted(vocab, flat) + 1).astype(np.uint32) if total else flat
-    del flat
     doc_starts = doc_starts_of(lengths)
     text = np.zeros(total + lengths.shape[0], dtype=np.uint32)    # SEP = 0 after each doc
     src = 0
@@ -273,9 +277,11 @@ def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path,
         L = int(lengths[d])
         if L:
             a = int(doc_starts[d])
-            text[a:a + L] = compact[src:src + L][::-1]
+            seg = flat[src:src + L]
+            text[a:a + L] = (lut[seg] if lut is not None else
+                             np.searchsorted(vocab, seg).astype(np.uint32) + 1)[::-1]
             src += L
-    del compact
+    del flat, lut
     timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - t
     holder = [text]
     del text
