@@ -22,7 +22,7 @@ from libc.stdlib cimport malloc, free
 from fm_shard cimport fm_shard_t, fm_shard_init
 from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
-from wt_range cimport wt_range_distinct
+from wt_range cimport wt_range_distinct, wt_range_distinct_bfs, wt_range_frame_t
 from bits cimport fm_prefetch
 from rank_bitvector cimport bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
 from wavelet_tree cimport wt_node_t
@@ -206,7 +206,7 @@ cdef class TokenLM:
                         o[i] = <int64_t>(z - a)
         return out
 
-    def distinct(self, uint64_t s, uint64_t e):
+    def distinct(self, uint64_t s, uint64_t e, bint bfs=True):
         """(symbols uint32, counts int64) of the BWT rows [s, e), sorted by symbol: the exact
         next-token distribution of the context whose rows these are (0 = end of document)."""
         if s > e or e > self.fm.n_rows:
@@ -218,14 +218,29 @@ cdef class TokenLM:
         cdef cnp.ndarray syms, cnts
         cdef uint32_t[::1] sv
         cdef uint64_t[::1] cv
+        cdef wt_range_frame_t *fa
+        cdef wt_range_frame_t *fb
         while True:
             syms = np.empty(max(cap, 1), dtype=np.uint32)
             cnts = np.empty(max(cap, 1), dtype=np.uint64)
             sv = syms
             cv = cnts
-            with nogil:
-                got = wt_range_distinct(&self.fm.wt.bits, self.fm.wt.nodes, self.root, s, e,
-                                        &sv[0], &cv[0], cap)
+            if bfs:
+                fa = <wt_range_frame_t *>malloc(max(cap, 1) * sizeof(wt_range_frame_t))
+                fb = <wt_range_frame_t *>malloc(max(cap, 1) * sizeof(wt_range_frame_t))
+                if fa == NULL or fb == NULL:
+                    free(fa)
+                    free(fb)
+                    raise MemoryError()
+                with nogil:
+                    got = wt_range_distinct_bfs(&self.fm.wt.bits, self.fm.wt.nodes, self.root,
+                                                s, e, &sv[0], &cv[0], cap, fa, fb)
+                free(fa)
+                free(fb)
+            else:
+                with nogil:
+                    got = wt_range_distinct(&self.fm.wt.bits, self.fm.wt.nodes, self.root, s, e,
+                                            &sv[0], &cv[0], cap)
             if got >= 0:
                 break
             cap = cap * 4

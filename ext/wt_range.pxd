@@ -95,3 +95,66 @@ cdef inline int64_t wt_range_distinct(const rbv_t *bits, const wt_node_t *nodes,
                 _wr_prefetch(bits, nodes[ch].start + ce)
                 top += 1
     return <int64_t>found
+
+
+cdef inline int64_t wt_range_distinct_bfs(const rbv_t *bits, const wt_node_t *nodes, int32_t root,
+                                          uint64_t s, uint64_t e, uint32_t *syms,
+                                          uint64_t *counts, uint64_t cap,
+                                          wt_range_frame_t *fa, wt_range_frame_t *fb) noexcept nogil:
+    """wt_range_distinct level by level: every node of a level has its two cache lines
+    prefetched while the previous level is still being processed (memory-level parallelism
+    for ranges with many distinct symbols).  ``fa`` / ``fb``: frontier buffers of ``cap``
+    frames each (a level holds at most as many nodes as distinct symbols).  Returns the
+    number of distinct symbols, or -1 if more than ``cap``."""
+    cdef uint64_t n_cur = 1, n_nxt, found = 0, i, r1s, r1e, cs, ce
+    cdef wt_range_frame_t *cur = fa
+    cdef wt_range_frame_t *nxt = fb
+    cdef wt_range_frame_t *tmp
+    cdef const wt_node_t *nd
+    cdef int32_t ch
+    cdef unsigned int b
+    if s >= e:
+        return 0
+    if cap == 0:
+        return -1
+    cur[0].node = root
+    cur[0].s = s
+    cur[0].e = e
+    while n_cur > 0:
+        n_nxt = 0
+        for i in range(n_cur):
+            nd = nodes + cur[i].node
+            s = cur[i].s
+            e = cur[i].e
+            r1s = bv_rank1(bits, nd.start + s) - nd.ones_before
+            r1e = bv_rank1(bits, nd.start + e) - nd.ones_before
+            for b in range(2):
+                if b == 0:
+                    cs = s - r1s
+                    ce = e - r1e
+                else:
+                    cs = r1s
+                    ce = r1e
+                if cs >= ce:
+                    continue
+                ch = nd.child[b]
+                if ch < 0:
+                    if found >= cap:
+                        return -1
+                    syms[found] = <uint32_t>(-ch - 1)
+                    counts[found] = ce - cs
+                    found += 1
+                else:
+                    if n_nxt >= cap:
+                        return -1
+                    nxt[n_nxt].node = ch
+                    nxt[n_nxt].s = cs
+                    nxt[n_nxt].e = ce
+                    _wr_prefetch(bits, nodes[ch].start + cs)
+                    _wr_prefetch(bits, nodes[ch].start + ce)
+                    n_nxt += 1
+        tmp = cur
+        cur = nxt
+        nxt = tmp
+        n_cur = n_nxt
+    return <int64_t>found
