@@ -395,3 +395,29 @@ def test_global_ids_and_offsets_are_int64(tmp_path):
     assert loc.dtype["doc"] == np.int64 and loc.dtype["offset"] == np.int64
     assert loc["doc"].tolist() == list(range(50))
     assert idx.document(49).data == b"doc 49 abc"
+
+
+# ------------------------------------------------------------- memory (slow)
+@pytest.mark.slow
+def test_memory_budget_is_respected_by_the_whole_build(tmp_path, subprocess_env):
+    """~120 MB of real text built with --memory 700M --jobs 2: the summed PSS of the
+    reader, the forkserver and the workers, sampled every 0.25 s, stays under 700 MiB."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_scale", Path(__file__).resolve().parents[1] / "benches" / "bench_scale.py")
+    bs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bs)
+    corpus = tmp_path / "c.jsonl"
+    bs.make_corpus(corpus, 130_000_000)
+    out = tmp_path / "idx"
+    cmd = _BUILD + [str(corpus), "-o", str(out), "-q", "--memory", "700M", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=subprocess_env, start_new_session=True,
+                            stderr=subprocess.PIPE)
+    sampler = bs.TreeSampler(proc.pid)
+    _, err = proc.communicate()
+    sampler.stop()
+    assert proc.returncode == 0, err
+    idx = fmindex.open(out)
+    assert idx.num_shards >= 2
+    assert sampler.peak_pss <= 700 << 20, (sampler.peak_pss >> 20, sampler.peak_rss >> 20)
+    assert max(idx.manifest["build"]["worker_peak_rss"]) <= (700 << 20) / 2
