@@ -45,7 +45,10 @@ def build(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text"
     :param jobs: shards built at the same time; ``jobs > 1`` builds them in worker
         processes (the reader streams each shard's documents to a spool file).
     :param resume: continue an interrupted build of the same inputs into ``out_dir``
-        (its hidden ``.NAME.tmp-*`` directory): finished shards are kept.
+        (its hidden ``.NAME.tmp-*`` directory): finished shards are kept.  Files must
+        be unchanged (paths, sizes, mtimes; otherwise a new build starts); for an
+        iterable of documents the caller must pass the same documents again (the
+        first ones, already indexed, are skipped by count).
     :param keep_partial: on failure or interruption keep the hidden build directory
         with its finished shards (for ``resume``) instead of removing it.
     :param overwrite: replace an existing index at ``out_dir``.
