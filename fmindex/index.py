@@ -200,8 +200,15 @@ class Index:
         the GIL) and the counts add up; short patterns run the shards in turn (faster:
         see ``PARALLEL_MIN_PATTERN``).
         """
-        if self._single is not None and type(pattern) is bytes and len(pattern) <= MAX_PATTERN_BYTES:
-            return self._single.count(pattern)
+        single = self._single
+        if single is not None:
+            if type(pattern) is bytes and len(pattern) <= MAX_PATTERN_BYTES:
+                return single.count(pattern)
+            if type(pattern) is str and len(pattern) <= MAX_PATTERN_BYTES // 4:
+                try:
+                    return single.count(pattern.encode())
+                except UnicodeEncodeError:
+                    pass                # as_pattern raises the documented PatternError
         b = as_pattern(pattern)
         fms = self._fms
         groups = self._groups
