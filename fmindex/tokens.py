@@ -519,7 +519,8 @@ class TokenDocument:
 
 
 class _TokShard:
-    __slots__ = ("shard", "lm", "fm", "vocab", "sigma", "doc_starts", "n_docs", "num_tokens")
+    __slots__ = ("shard", "lm", "fm", "vocab", "sigma", "doc_starts", "n_docs", "num_tokens",
+                 "lut")
 
     def __init__(self, shard: Shard):
         self.shard = shard
@@ -534,11 +535,18 @@ class _TokShard:
             raise CorruptIndexError("vocabulary size differs from the alphabet", str(shard.path))
         if self.vocab.shape[0] > 1 and not bool(np.all(self.vocab[1:] > self.vocab[:-1])):
             raise CorruptIndexError("vocabulary is not sorted", str(shard.path))
+        self.lut = None
+        if self.vocab.shape[0] and int(self.vocab[-1]) < (1 << 22):
+            # token id -> compact id for vocabularies of ids below 2^22 (<= 16 MiB)
+            self.lut = np.full(int(self.vocab[-1]) + 1, self.sigma, dtype=np.uint32)
+            self.lut[self.vocab] = np.arange(1, self.vocab.shape[0] + 1, dtype=np.uint32)
 
     def compact(self, ids: np.ndarray) -> np.ndarray:
         """Token ids -> compact ids (uint32); ids absent from the shard -> sigma (never found)."""
         if ids.shape[0] == 0:
             return np.zeros(0, dtype=np.uint32)
+        if self.lut is not None and int(ids.max()) < self.lut.shape[0]:
+            return self.lut[ids]
         pos = np.searchsorted(self.vocab, ids)
         ok = pos < self.vocab.shape[0]
         ok[ok] = self.vocab[pos[ok]] == ids[ok]
