@@ -22,10 +22,53 @@ from .errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FMIndexEr
                      FormatVersionError, IndexFormatError, MissingIndexFileError,
                      PatternError, TruncatedIndexFileError)
 from .index import Document, Index, Snippet, LOCATE_DTYPE  # noqa: E402
-from .index import open_index as open  # noqa: E402,A001
-from .builder import build  # noqa: E402
+from .index import open_index as _open_bytes  # noqa: E402
+from .builder import build as _build_bytes  # noqa: E402
+from .tokens import TokenIndex, build_tokens, open_tokens, looks_like_token_ids  # noqa: E402
 
-__all__ = ["build", "open", "Index", "Document", "Snippet", "LOCATE_DTYPE", "FMIndexError",
+import os as _os  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+
+def build(inputs: _Any, out_dir: "str | _os.PathLike", *, tokenizer: _Any = None,
+          **kwargs: _Any) -> "Index | TokenIndex":
+    """Build an index of ``inputs`` in ``out_dir`` and open it.
+
+    Text (files, directories, or an iterable of str / bytes / dict) gives a byte index
+    (:class:`Index`; options in :func:`fmindex.builder.build`).  With ``tokenizer=`` (e.g.
+    ``"mistral"``, ``"cl100k"``, a callable ``str -> list[int]``), or when ``inputs`` are
+    token ids (numpy integer arrays, ``.npy`` files, lists of id lists), a token index
+    (:class:`TokenIndex`, with the n-gram / ∞-gram LM queries; options in
+    :func:`fmindex.tokens.build_tokens`).
+    """
+    if tokenizer is not None or looks_like_token_ids(inputs):
+        return build_tokens(inputs, out_dir, tokenizer=tokenizer, **kwargs)
+    return _build_bytes(inputs, out_dir, **kwargs)
+
+
+def open(path: "str | _os.PathLike", verify: "bool | str" = "auto",  # noqa: A001
+         **kwargs: _Any) -> "Index | TokenIndex":
+    """Open an index directory read-only with mmap: a byte :class:`Index` or a
+    :class:`TokenIndex`, whichever ``path`` holds.
+
+    ``verify``: ``"auto"`` checks headers, sizes and structural invariants of every file,
+    and checksums small shards and files; ``True`` checksums everything; ``False`` skips
+    checksums.
+    """
+    import json
+    try:
+        with _os.fdopen(_os.open(_os.path.join(_os.fspath(path), "manifest.json"),
+                                 _os.O_RDONLY), "rb") as fh:
+            kind = json.loads(fh.read(1 << 20) or b"{}").get("format")
+    except (OSError, ValueError, AttributeError):
+        kind = None                     # let the byte reader report what is wrong
+    if kind == "fmindex-tokens":
+        return open_tokens(path, verify=verify, **kwargs)
+    return _open_bytes(path, verify=verify, **kwargs)
+
+
+__all__ = ["build", "open", "Index", "TokenIndex", "build_tokens", "open_tokens",
+           "Document", "Snippet", "LOCATE_DTYPE", "FMIndexError",
            "CorpusError", "EmptyCorpusError", "IndexFormatError", "MissingIndexFileError",
            "TruncatedIndexFileError", "CorruptIndexError", "FormatVersionError", "PatternError",
            "__version__"]

@@ -389,6 +389,9 @@ def make_parser() -> argparse.ArgumentParser:
                     help="index directory (default: ./stdlib-index, replaced if present)")
     dm.set_defaults(fn=cmd_demo)
 
+    from .cli_lm import register as register_lm
+    register_lm(sub)
+
     v = sub.add_parser("verify", help="check every file's checksum")
     v.add_argument("index")
     v.set_defaults(fn=cmd_verify)
