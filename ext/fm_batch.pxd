@@ -32,6 +32,8 @@ ctypedef struct _walk_t:
     const wt_node_t *nd   # current node (NULL: at a row, not yet descending)
     uint64_t steps        # LF steps taken (locate) / steps left (extract)
     int64_t slot          # output slot, -1 = idle lane
+    uint32_t c            # symbol found at the leaf, while ``pending``
+    int pending           # leaf reached, its table entry prefetched, LF not yet finished
 
 
 cdef inline void _prefetch_bit(const rbv_t *bv, uint64_t i) noexcept nogil:
@@ -54,6 +56,7 @@ cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
         w.row = fm.n_rows - 1
     w.nd = wt_root(&fm.wt, w.row)
     w.i = w.row & fm.wt.block_mask
+    w.pending = 0
 
 
 cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexcept nogil:
@@ -61,14 +64,21 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     cdef unsigned int b
     cdef uint64_t r1
     cdef int32_t ch
-    r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
-    w.i = r1 if b else w.i - r1
-    ch = w.nd.child[b]
-    if ch >= 0:
-        w.nd = fm.wt.nodes + ch
-        _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
+    if not w.pending:
+        r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
+        w.i = r1 if b else w.i - r1
+        ch = w.nd.child[b]
+        if ch >= 0:
+            w.nd = fm.wt.nodes + ch
+            _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
+            return False
+        # leaf: the block's count of this symbol is one more miss; fetch it meanwhile
+        w.c = <uint32_t>(-ch - 1)
+        w.pending = 1
+        fm_prefetch(&fm.wt.table[(w.row >> fm.wt.block_shift) * fm.wt.sigma + w.c])
         return False
-    c[0] = <uint32_t>(-ch - 1)
+    w.pending = 0
+    c[0] = w.c
     w.i += wt_entry(&fm.wt, c[0], w.row) >> WT_COUNT_SHIFT
     if c[0] == fm.sep and w.row > fm.r0:
         w.i -= 1
@@ -203,6 +213,7 @@ ctypedef struct _search_t:
     uint64_t s, e         # current range of rows
     _half_t hs, he        # the two rank descents (rank_c(s), rank_c(e))
     uint32_t c            # current symbol
+    int pending           # next symbol's table entries prefetched, descents not started
     int64_t slot
 
 
@@ -244,13 +255,20 @@ cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcep
         q.e = 0
         return False
     q.c = c
-    _half_start(fm, &q.hs, c, q.s)
-    _half_start(fm, &q.he, c, q.e)
+    q.pending = 1               # start the descents on the next visit, entries in cache
+    fm_prefetch(&fm.wt.table[(q.s >> fm.wt.block_shift) * fm.wt.sigma + c])
+    fm_prefetch(&fm.wt.table[(q.e >> fm.wt.block_shift) * fm.wt.sigma + c])
     return True
 
 
 cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogil:
     """One tree level of rank_c(s) and rank_c(e); True when the whole search is finished."""
+    if q.pending:
+        q.pending = 0
+        _half_start(fm, &q.hs, q.c, q.s)
+        _half_start(fm, &q.he, q.c, q.e)
+        if q.hs.left or q.he.left:
+            return False            # root lines prefetched by _half_start
     if q.hs.left:
         _half_level(fm, &q.hs)
     if q.he.left:
