@@ -9,6 +9,13 @@
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# OpenMP threads that spin while waiting steal the CPU from a preempted sibling on a busy
+# machine (2 threads were 2.4x slower than 1 with the other core loaded, 1.0x with passive
+# waiting: benches/bench_batch.py).  Batches are large, so a futex wake-up costs nothing.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     from . import _fm_shard  # noqa: F401  (compiled kernels)
 except ImportError as _e:  # pragma: no cover - only in a source tree that was not built
@@ -26,7 +33,6 @@ from .index import open_index as _open_bytes  # noqa: E402
 from .builder import build as _build_bytes  # noqa: E402
 from .tokens import TokenIndex, build_tokens, open_tokens, looks_like_token_ids  # noqa: E402
 
-import os as _os  # noqa: E402
 from typing import Any as _Any  # noqa: E402
 
 
