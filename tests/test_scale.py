@@ -192,23 +192,40 @@ def kill_reference(tmp_path_factory, kill_corpus):
     return pats, answers(idx, pats), idx.manifest["skipped_records"]
 
 
-def _run_until_killed(cmd, env, delay):
+def _done_shards(out: Path) -> int:
+    for part in partial_builds(out):
+        try:
+            st = json.loads((part / STATE_FILE).read_bytes())
+        except (OSError, ValueError):
+            continue
+        return sum(s["status"] == "done" for s in st["shards"])
+    return 0
+
+
+def _run_until_killed(cmd, env, out: Path, target: int, extra: float):
+    """Run ``cmd``; once ``target`` shards are done, wait ``extra`` seconds and SIGKILL
+    the build and its workers.  Returns (exit code, stderr)."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)      # the builder and its workers
-        proc.wait()
-    out, err = proc.communicate()
+    deadline = time.monotonic() + 120
+    while proc.poll() is None:
+        if _done_shards(out) >= target:
+            time.sleep(extra)
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        assert time.monotonic() < deadline, "the build made no progress"
+        time.sleep(0.002)
+    out_, err = proc.communicate()
     return proc.returncode, err.decode(errors="replace")
 
 
 @pytest.mark.parametrize("jobs,seed", [(1, 1), (2, 2), (2, 3)])
 def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_reference,
                                                subprocess_env, jobs, seed):
-    """Kill the build at random times, resume (killing the resumed builds too), until it
-    finishes: the result answers exactly like an uninterrupted build."""
+    """Kill the build at random points (after a random number of finished shards, plus a
+    random delay: inside reading, spooling, sorting or writing), resume, kill the resumed
+    build too, ... until it finishes: the result answers exactly like an uninterrupted
+    build."""
     root, _ = kill_corpus
     pats, want, skipped = kill_reference
     out = tmp_path / "idx"
@@ -216,12 +233,11 @@ def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_refer
     args = [str(root), "-o", str(out), "--shard-size", "64k", "--jobs", str(jobs),
             "--skip-bad", "-q"]
     kills = 0
-    for attempt in range(40):
+    for attempt in range(60):
         cmd = _BUILD + args + (["--resume"] if attempt else [])
-        # the first run is always killed (a build of 47 shards takes several seconds)
-        code, err = _run_until_killed(cmd, subprocess_env,
-                                      rng.uniform(0.3, 1.0) if attempt == 0 else
-                                      rng.uniform(0.3, 2.5))
+        target = _done_shards(out) + rng.randint(1, 10)
+        code, err = _run_until_killed(cmd, subprocess_env, out, target,
+                                      rng.uniform(0, 0.05))
         if code == 0:
             break
         assert code == -signal.SIGKILL, err
@@ -235,7 +251,7 @@ def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_refer
                 fmindex.open(part)
     else:
         pytest.fail("the build never finished")
-    assert kills >= 1, "never killed: make the corpus bigger"
+    assert kills >= 2
     idx = fmindex.open(out, verify=True)
     assert answers(idx, pats) == want
     assert idx.manifest["skipped_records"] == skipped
