@@ -10,8 +10,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
-from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract,
-                       fm_lf)
+from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 
 cnp.import_array()
@@ -178,14 +177,4 @@ cdef class FMShard:
                     fm_extract(&self.fm, doc, start, end, &o[0])
                 else:
                     fm_extract_batch(&self.fm, doc, start, end, &o[0])
-        return out
-
-    def bwt_symbols(self, uint64_t start, uint64_t end):
-        """BWT symbols of rows [start, end) (debugging and tests)."""
-        cdef uint64_t i
-        cdef uint32_t c
-        out = np.empty(end - start, dtype=np.uint32)
-        for i in range(start, end):
-            fm_lf(&self.fm, i, &c) if i != self.fm.r0 else None
-            out[i - start] = c if i != self.fm.r0 else self.fm.sep
         return out
