@@ -20,6 +20,7 @@ The payload CRC is checked when asked (``verify``), the header always.
 """
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
@@ -162,14 +163,16 @@ def read_json(path: "str | os.PathLike", kind: str) -> dict:
 
 
 def fsync_dir(path: "str | os.PathLike") -> None:
-    """fsync a directory so that renames inside it are durable."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
+    """fsync a directory so that renames inside it are durable.
+
+    Raises OSError (e.g. ENOSPC, EIO) except where the file system cannot fsync a
+    directory at all (EINVAL, ENOTSUP), which is not an error of the build.
+    """
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
-    except OSError:
-        pass
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
     finally:
         os.close(fd)

@@ -110,8 +110,10 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     if sep < 256:
         text[sep_pos] = sep
     else:
-        text = text.astype(np.uint16)
+        text = text.astype(np.uint16)   # all 256 bytes occur: 16-bit symbols, sep = 256
         text[sep_pos] = 256
+        if release_text is not None:    # the 8-bit buffer is no longer needed
+            release_text()
     timings["suffix sort"] = timings.get("suffix sort", 0.0) + time.perf_counter() - t
     holder = [text]                     # handed over: the callee drops the last reference
     del text, sep_pos
