@@ -239,7 +239,7 @@ class _Journal:
         tmp = self.root / (STATE_FILE + ".tmp")
         fmt.write_json(tmp, self.data)
         os.replace(tmp, self.root / STATE_FILE)
-        _fsync_dir(self.root)
+        fmt.fsync_dir(self.root)
 
     @staticmethod
     def load(root: Path) -> Optional[dict]:
@@ -250,19 +250,6 @@ class _Journal:
         if not isinstance(d, dict) or d.get("version") != STATE_VERSION:
             return None
         return d
-
-
-def _fsync_dir(path: Path) -> None:
-    """fsync a directory (renames inside it become durable); unlike ``format.fsync_dir``
-    a failing fsync (disk full, I/O error) raises, only "not supported" is ignored."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
 
 
 def _lock(root: Path, blocking: bool = False) -> Optional[int]:
@@ -384,8 +371,8 @@ def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas
     sdir.mkdir()
     man = build_shard(buf, lengths, metas, sdir, sa_sample=sa_sample, isa_sample=isa_sample,
                       timings=timings, phase=phase, release_text=buf.clear)
-    _fsync_dir(sdir)
-    _fsync_dir(root)
+    fmt.fsync_dir(sdir)
+    fmt.fsync_dir(root)
     return man["params"]
 
 
@@ -900,7 +887,7 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
             except FileNotFoundError:
                 pass
         shutil.rmtree(root / SPOOL_DIR, ignore_errors=True)
-        _fsync_dir(root)
+        fmt.fsync_dir(root)
         _publish(root, out)
         for stale in partial_builds(out):            # older interrupted builds of out
             fd = _lock(stale)
@@ -936,7 +923,7 @@ def _publish(tmp: Path, out: Path) -> None:
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.rename(out, old)
     os.rename(tmp, out)
-    _fsync_dir(out.parent)
+    fmt.fsync_dir(out.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -986,7 +973,7 @@ def add_to_index(index_dir: "str | os.PathLike", inputs: Any, *,
         res = _run_engine(root, journal, reader, plan, opts, progress, Position(), base)
         for s in res.shards:
             os.rename(root / s["dir"], idx_dir / s["dir"])
-        _fsync_dir(idx_dir)
+        fmt.fsync_dir(idx_dir)
         new = dict(man)
         new["shards"] = list(man["shards"]) + [
             {"dir": s["dir"], "n_docs": s["n_docs"], "num_bytes": s["num_bytes"]}
@@ -1007,7 +994,7 @@ def add_to_index(index_dir: "str | os.PathLike", inputs: Any, *,
         tmpm = idx_dir / "manifest.json.tmp"
         fmt.write_json(tmpm, new)
         os.replace(tmpm, idx_dir / "manifest.json")
-        _fsync_dir(idx_dir)
+        fmt.fsync_dir(idx_dir)
     except BaseException as e:
         if _disk_full(e):
             raise FMIndexError(f"disk full while adding to {idx_dir}: the index is "
