@@ -116,8 +116,15 @@ class Index:
                                     str(self.path / "manifest.json"))
         self.manifest = man
         self.shards: List[Shard] = []
+        seen = set()
         for ent in man["shards"]:
-            sh = Shard(self.path / str(ent["dir"]), verify=verify)
+            d = ent.get("dir") if isinstance(ent, dict) else None
+            if (not isinstance(d, str) or not d or d in seen or d in (".", "..")
+                    or "/" in d or "\\" in d):
+                raise CorruptIndexError(f"manifest lists a bad shard entry {ent!r:.80}",
+                                        str(self.path / "manifest.json"))
+            seen.add(d)
+            sh = Shard(self.path / d, verify=verify)
             if sh.n_docs != ent.get("n_docs") or sh.num_bytes != ent.get("num_bytes"):
                 raise CorruptIndexError(f"shard {ent['dir']} differs from the manifest",
                                         str(self.path / "manifest.json"))

@@ -595,9 +595,6 @@ def _file_entry(value):
     return lambda o: o["files"].__setitem__("C", value)
 
 
-BUG_SHARD_ENTRY = ("BUG: Index.__init__ does not check that each manifest 'shards' entry is a "
-                   "dict with a 'dir': a non-dict entry raises TypeError, a missing 'dir' "
-                   "KeyError, instead of CorruptIndexError")
 
 
 @pytest.mark.parametrize("fname,mutate", [
@@ -606,10 +603,9 @@ BUG_SHARD_ENTRY = ("BUG: Index.__init__ does not check that each manifest 'shard
     pytest.param("manifest.json", _shard0("n_docs", 3), id="n_docs-differs"),
     pytest.param("manifest.json", _shard0("num_bytes", 1), id="num_bytes-differs"),
     pytest.param("manifest.json", _shard0("dir", "shard-99999"), id="dir-missing"),
-    pytest.param("manifest.json", _set("shards", [1]), id="shard-entry-int",
-                 marks=pytest.mark.xfail(strict=True, reason=BUG_SHARD_ENTRY)),
-    pytest.param("manifest.json", _set("shards", [{}]), id="shard-entry-no-dir",
-                 marks=pytest.mark.xfail(strict=True, reason=BUG_SHARD_ENTRY)),
+    pytest.param("manifest.json", _set("shards", [1]), id="shard-entry-int"),
+    pytest.param("manifest.json", _set("shards", [{}]), id="shard-entry-no-dir"),
+    pytest.param("manifest.json", _shard0("dir", "../elsewhere"), id="shard-dir-escapes"),
     pytest.param(f"{SHARD}/shard.json", lambda o: o.pop("params"), id="no-params"),
     pytest.param(f"{SHARD}/shard.json", _set("params", []), id="params-list"),
     pytest.param(f"{SHARD}/shard.json", _param("sa_sample", "x"), id="param-str"),
