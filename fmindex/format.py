@@ -176,3 +176,18 @@ def fsync_dir(path: "str | os.PathLike") -> None:
             raise
     finally:
         os.close(fd)
+
+
+def publish_dir(tmp: "str | os.PathLike", out: "str | os.PathLike") -> None:
+    """Rename a finished build directory into place.  An existing ``out`` is first renamed
+    aside (so ``out`` is never half-written), then removed; the parent is fsynced."""
+    import shutil
+    tmp, out = Path(tmp), Path(out)
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+    os.rename(tmp, out)
+    fsync_dir(out.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

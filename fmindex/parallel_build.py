@@ -888,7 +888,7 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
                 pass
         shutil.rmtree(root / SPOOL_DIR, ignore_errors=True)
         fmt.fsync_dir(root)
-        _publish(root, out)
+        fmt.publish_dir(root, out)
         for stale in partial_builds(out):            # older interrupted builds of out
             fd = _lock(stale)
             if fd is not None:
@@ -914,18 +914,6 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
     finally:
         _unlock(lock)
     return Index(out)
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename the finished build into place (an old index is renamed aside, then removed)."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.rename(out, old)
-    os.rename(tmp, out)
-    fmt.fsync_dir(out.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------- add

@@ -389,14 +389,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
         }
         fmt.write_json(tmp / "manifest.json", manifest)
         fmt.fsync_dir(tmp)
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, old)
-        os.rename(tmp, out)
-        fmt.fsync_dir(out.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        fmt.publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
