@@ -142,8 +142,8 @@ cdef class FMShard:
                 o[i] = fm_locate_row(&self.fm, sp + i)
         return out
 
-    def extract(self, uint64_t doc, uint64_t start, uint64_t end):
-        """Bytes [start, end) of shard document ``doc`` (bounds already validated)."""
+    cdef tuple _clip(self, uint64_t doc, uint64_t start, uint64_t end):
+        """(start, end) clipped to document ``doc``: end <= its length, start <= end."""
         if doc >= self.fm.n_docs:
             raise IndexError("document out of range")
         cdef uint64_t length = self.fm.doc_starts[doc + 1] - 1 - self.fm.doc_starts[doc]
@@ -151,6 +151,11 @@ cdef class FMShard:
             end = length
         if start > end:
             start = end
+        return start, end
+
+    def extract(self, uint64_t doc, uint64_t start, uint64_t end):
+        """Bytes [start, end) of shard document ``doc`` (bounds already validated)."""
+        start, end = self._clip(doc, start, end)
         out = PyBytes_FromStringAndSize(NULL, end - start)
         cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
         with nogil:
@@ -162,13 +167,7 @@ cdef class FMShard:
 
     def extract_ids(self, uint64_t doc, uint64_t start, uint64_t end):
         """Symbols [start, end) of shard document ``doc`` as a uint32 array (token shards)."""
-        if doc >= self.fm.n_docs:
-            raise IndexError("document out of range")
-        cdef uint64_t length = self.fm.doc_starts[doc + 1] - 1 - self.fm.doc_starts[doc]
-        if end > length:
-            end = length
-        if start > end:
-            start = end
+        start, end = self._clip(doc, start, end)
         out = np.empty(end - start, dtype=np.uint32)
         cdef uint32_t[::1] o = out
         if end > start:
