@@ -16,6 +16,7 @@ from setuptools.command.build_ext import build_ext
 # module name (inside fmindex)  ->  sources (first one is the .pyx)
 EXTENSIONS = {
     "_rank_bitvector": ["ext/rank_bitvector.pyx"],
+    "_rrr_bitvector": ["ext/rrr_bitvector.pyx"],
     "_wavelet_tree": ["ext/wavelet_tree.pyx"],
     "_bwt_builder": ["ext/bwt_builder.pyx"],
     "_fm_shard": ["ext/fm_shard.pyx"],

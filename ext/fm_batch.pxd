@@ -15,8 +15,7 @@ All are noexcept nogil and allocate nothing but their stack.
 """
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from bits cimport fm_prefetch
-from rank_bitvector cimport rbv_t, bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
-from wavelet_tree cimport (wt_t, wt_node_t, wt_root, wt_entry, wt_entry_len, WT_COUNT_SHIFT,
+from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_prefetch, wt_node_t, wt_root, wt_entry, wt_entry_len, WT_COUNT_SHIFT,
                           WT_CODE_BITS)
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
@@ -36,8 +35,8 @@ ctypedef struct _walk_t:
     int pending           # leaf reached, its table entry prefetched, LF not yet finished
 
 
-cdef inline void _prefetch_bit(const rbv_t *bv, uint64_t i) noexcept nogil:
-    fm_prefetch(bv.lines + (i // BV_LINE_BITS) * BV_LINE_WORDS)
+cdef inline void _prefetch_bit(const wt_bits_t *bv, uint64_t i) noexcept nogil:
+    wtb_prefetch(bv, i)
 
 
 cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nogil:
@@ -65,7 +64,7 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     cdef uint64_t r1
     cdef int32_t ch
     if not w.pending:
-        r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
+        r1 = wtb_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
         w.i = r1 if b else w.i - r1
         ch = w.nd.child[b]
         if ch >= 0:
@@ -234,7 +233,7 @@ cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint6
 
 cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
     cdef unsigned int b = <unsigned int>(h.e & 1)
-    cdef uint64_t r1 = bv_rank1(&fm.wt.bits, h.nd.start + h.j) - h.nd.ones_before
+    cdef uint64_t r1 = wtb_rank1(&fm.wt.bits, h.nd.start + h.j) - h.nd.ones_before
     h.e >>= 1
     h.j = r1 if b else h.j - r1
     h.left -= 1

@@ -152,8 +152,14 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
     cdef const uint64_t[::1] starts = arrays["doc_starts"]
     cdef uint64_t n_rows = params["n_rows"]
-    wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
-            params["wt_block_shift"], n_rows, params["sigma"])
+    cdef const uint64_t[::1] payload
+    if params.get("wt_bits", "plain") == "rrr63":
+        payload = arrays["wt_payload"]
+        wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
+                params["wt_block_shift"], n_rows, params["sigma"], &payload[0], payload.shape[0])
+    else:
+        wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
+                params["wt_block_shift"], n_rows, params["sigma"])
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

@@ -24,8 +24,7 @@ from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
 from wt_range cimport wt_range_distinct, wt_range_distinct_bfs, wt_range_frame_t
 from bits cimport fm_prefetch
-from rank_bitvector cimport bv_rank1, bv_access_rank1, BV_LINE_BITS, BV_LINE_WORDS
-from wavelet_tree cimport wt_node_t
+from wavelet_tree cimport wt_node_t, wtb_access_rank1, wtb_prefetch
 from packed_ints cimport packed_get
 
 cdef enum:
@@ -47,7 +46,7 @@ cdef inline void _xw_start(const fm_shard_t *fm, const wt_node_t *nodes, int32_t
                            _xwalk_t *w) noexcept nogil:
     w.nd = nodes + root
     w.j = w.row
-    fm_prefetch(fm.wt.bits.lines + ((w.nd.start + w.j) // BV_LINE_BITS) * BV_LINE_WORDS)
+    wtb_prefetch(&fm.wt.bits, w.nd.start + w.j)
 
 
 cdef void _extract_windows(const fm_shard_t *fm, int32_t root, const uint64_t *starts_q,
@@ -86,12 +85,12 @@ cdef void _extract_windows(const fm_shard_t *fm, int32_t root, const uint64_t *s
             w = &lanes[l]
             if not w.active:
                 continue
-            r1 = bv_access_rank1(&fm.wt.bits, w.nd.start + w.j, &b) - w.nd.ones_before
+            r1 = wtb_access_rank1(&fm.wt.bits, w.nd.start + w.j, &b) - w.nd.ones_before
             w.j = r1 if b else w.j - r1
             ch = w.nd.child[b]
             if ch >= 0:
                 w.nd = nodes + ch
-                fm_prefetch(fm.wt.bits.lines + ((w.nd.start + w.j) // BV_LINE_BITS) * BV_LINE_WORDS)
+                wtb_prefetch(&fm.wt.bits, w.nd.start + w.j)
                 continue
             c = <uint32_t>(-ch - 1)
             if c == fm.sep and w.row > fm.r0:

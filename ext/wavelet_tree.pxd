@@ -27,7 +27,11 @@ use wt_rank, wt_rank_pair, wt_inverse_select and the walk helpers below, so the
 layers above do not depend on the layout.
 """
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint8_t
-from rank_bitvector cimport rbv_t, rbv_init, bv_rank1, bv_access_rank1
+from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE_BITS,
+                             BV_LINE_WORDS)
+from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1,
+                            rrr_prefetch)
+from bits cimport fm_prefetch
 
 cdef enum:
     WT_CODE_BITS = 26          # longest code (Huffman codes are length-limited to this)
@@ -38,8 +42,15 @@ ctypedef struct wt_node_t:
     uint64_t ones_before  # rank1(start)
     int32_t child[2]      # >= 0: node index; < 0: leaf of symbol -child-1
 
+ctypedef struct wt_bits_t:
+    # the concatenated node bitvectors: plain RankBitVector lines (profile "fast") or
+    # RRR-compressed (profile "small"); one predictable branch per rank
+    rbv_t plain
+    rrr_t rrr
+    int compressed
+
 ctypedef struct wt_t:
-    rbv_t bits               # all node bitvectors, concatenated
+    wt_bits_t bits           # all node bitvectors, concatenated
     const wt_node_t *nodes   # (n_nodes,)
     const uint32_t *roots    # (n_blocks,) root node of each block
     const uint64_t *table    # ((n_blocks + 1) * sigma,) count | len | code
@@ -47,6 +58,38 @@ ctypedef struct wt_t:
     uint64_t block_mask      # (1 << block_shift) - 1
     uint64_t n               # sequence length
     uint32_t sigma           # alphabet bound (symbols are < sigma)
+
+
+cdef inline uint64_t wtb_rank1(const wt_bits_t *b, uint64_t i) noexcept nogil:
+    """Ones in [0, i) of the concatenated node bits."""
+    if b.compressed:
+        return rrr_rank1(&b.rrr, i)
+    return bv_rank1(&b.plain, i)
+
+
+cdef inline void wtb_rank1_pair(const wt_bits_t *b, uint64_t i, uint64_t j, uint64_t *ri,
+                                uint64_t *rj) noexcept nogil:
+    """(rank1(i), rank1(j)) for i <= j."""
+    if b.compressed:
+        rrr_rank1_pair(&b.rrr, i, j, ri, rj)
+    else:
+        ri[0] = bv_rank1(&b.plain, i)
+        rj[0] = bv_rank1(&b.plain, j)
+
+
+cdef inline uint64_t wtb_access_rank1(const wt_bits_t *b, uint64_t i, unsigned int *bit) noexcept nogil:
+    """Bit i into ``*bit`` and ones in [0, i)."""
+    if b.compressed:
+        return rrr_access_rank1(&b.rrr, i, bit)
+    return bv_access_rank1(&b.plain, i, bit)
+
+
+cdef inline void wtb_prefetch(const wt_bits_t *b, uint64_t i) noexcept nogil:
+    """Prefetch the (first) line a rank at bit i reads."""
+    if b.compressed:
+        rrr_prefetch(&b.rrr, i)
+    else:
+        fm_prefetch(b.plain.lines + (i // BV_LINE_BITS) * BV_LINE_WORDS)
 
 
 cdef inline uint64_t wt_entry(const wt_t *wt, uint32_t c, uint64_t i) noexcept nogil:
@@ -77,7 +120,7 @@ cdef inline uint64_t wt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept no
     for d in range(L):
         b = <unsigned int>(e & 1)
         e >>= 1
-        r1 = bv_rank1(&wt.bits, nd.start + j) - nd.ones_before
+        r1 = wtb_rank1(&wt.bits, nd.start + j) - nd.ones_before
         j = r1 if b else j - r1
         if d + 1 < L:
             nd = wt.nodes + nd.child[b]
@@ -109,8 +152,9 @@ cdef inline void wt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t 
     nd = wt_root(wt, a)
     for d in range(L):
         b = <unsigned int>((e >> d) & 1)
-        r1a = bv_rank1(&wt.bits, nd.start + la) - nd.ones_before
-        r1z = bv_rank1(&wt.bits, nd.start + lz) - nd.ones_before
+        wtb_rank1_pair(&wt.bits, nd.start + la, nd.start + lz, &r1a, &r1z)
+        r1a -= nd.ones_before
+        r1z -= nd.ones_before
         if b:
             la = r1a
             lz = r1z
@@ -133,7 +177,7 @@ cdef inline uint64_t wt_inverse_select(const wt_t *wt, uint64_t i, uint32_t *c) 
     cdef uint64_t r1
     cdef int32_t ch
     while True:
-        r1 = bv_access_rank1(&wt.bits, nd.start + j, &b) - nd.ones_before
+        r1 = wtb_access_rank1(&wt.bits, nd.start + j, &b) - nd.ones_before
         j = r1 if b else j - r1
         ch = nd.child[b]
         if ch < 0:
@@ -150,8 +194,15 @@ cdef inline uint32_t wt_access(const wt_t *wt, uint64_t i) noexcept nogil:
 
 cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const void *nodes,
                          const uint32_t *roots, const uint64_t *table, unsigned int block_shift,
-                         uint64_t n, uint32_t sigma) noexcept nogil:
-    rbv_init(&wt.bits, lines, n_bits)
+                         uint64_t n, uint32_t sigma, const uint64_t *rrr_payload=NULL,
+                         uint64_t n_payload_words=0) noexcept nogil:
+    """Point ``wt`` at validated arrays.  ``lines`` are RankBitVector lines, or RRR lines
+    when ``rrr_payload`` is given (profile "small")."""
+    wt.bits.compressed = rrr_payload != NULL
+    if wt.bits.compressed:
+        rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits)
+    else:
+        rbv_init(&wt.bits.plain, lines, n_bits)
     wt.nodes = <const wt_node_t *>nodes
     wt.roots = roots
     wt.table = table

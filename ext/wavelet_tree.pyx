@@ -270,8 +270,15 @@ cdef class WaveletTree:
         if nodes.dtype != NODE_DTYPE:
             raise ValueError("nodes array has the wrong dtype")
         cdef const uint8_t[::1] node_bytes = nodes.view(np.uint8).reshape(-1)
-        wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
-                arrays["block_shift"], arrays["n"], arrays["sigma"])
+        cdef const uint64_t[::1] payload
+        if arrays.get("bits", "plain") == "rrr63":     # profile "small": RRR node bits
+            payload = arrays["payload"]
+            wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
+                    arrays["block_shift"], arrays["n"], arrays["sigma"], &payload[0],
+                    payload.shape[0])
+        else:
+            wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
+                    arrays["block_shift"], arrays["n"], arrays["sigma"])
 
     @property
     def arrays(self):
@@ -286,7 +293,8 @@ cdef class WaveletTree:
 
     def size_in_bytes(self):
         a = self._arrays
-        return a["lines"].nbytes + a["nodes"].nbytes + a["roots"].nbytes + a["table"].nbytes
+        return (a["lines"].nbytes + a["nodes"].nbytes + a["roots"].nbytes + a["table"].nbytes
+                + (a["payload"].nbytes if "payload" in a else 0))
 
     def rank(self, uint32_t c, uint64_t i):
         """Occurrences of c in [0, i)."""

@@ -21,9 +21,7 @@ All kernels are ``noexcept nogil`` and allocate nothing.
 """
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t
 from bits cimport fm_prefetch
-from rank_bitvector cimport bv_rank1, BV_LINE_BITS, BV_LINE_WORDS
-from rank_bitvector cimport rbv_t
-from wavelet_tree cimport wt_node_t
+from wavelet_tree cimport wt_node_t, wt_bits_t, wtb_rank1, wtb_prefetch
 
 cdef enum:
     WT_RANGE_STACK = 128     # > 2 * (longest code + 1): DFS with both children pushed
@@ -35,11 +33,11 @@ ctypedef struct wt_range_frame_t:
     uint64_t e
 
 
-cdef inline void _wr_prefetch(const rbv_t *bits, uint64_t bit) noexcept nogil:
-    fm_prefetch(bits.lines + (bit // BV_LINE_BITS) * BV_LINE_WORDS)
+cdef inline void _wr_prefetch(const wt_bits_t *bits, uint64_t bit) noexcept nogil:
+    wtb_prefetch(bits, bit)
 
 
-cdef inline int64_t wt_range_distinct(const rbv_t *bits, const wt_node_t *nodes, int32_t root,
+cdef inline int64_t wt_range_distinct(const wt_bits_t *bits, const wt_node_t *nodes, int32_t root,
                                       uint64_t s, uint64_t e, uint32_t *syms, uint64_t *counts,
                                       uint64_t cap) noexcept nogil:
     """Distinct symbols of positions [s, e) with their counts, in tree (not symbol) order.
@@ -65,8 +63,8 @@ cdef inline int64_t wt_range_distinct(const rbv_t *bits, const wt_node_t *nodes,
         nd = nodes + stack[top].node
         s = stack[top].s
         e = stack[top].e
-        r1s = bv_rank1(bits, nd.start + s) - nd.ones_before
-        r1e = bv_rank1(bits, nd.start + e) - nd.ones_before
+        r1s = wtb_rank1(bits, nd.start + s) - nd.ones_before
+        r1e = wtb_rank1(bits, nd.start + e) - nd.ones_before
         # one child first (pushed first = visited last), then zero child
         for b in range(2):
             if b == 0:
@@ -97,7 +95,7 @@ cdef inline int64_t wt_range_distinct(const rbv_t *bits, const wt_node_t *nodes,
     return <int64_t>found
 
 
-cdef inline int64_t wt_range_distinct_bfs(const rbv_t *bits, const wt_node_t *nodes, int32_t root,
+cdef inline int64_t wt_range_distinct_bfs(const wt_bits_t *bits, const wt_node_t *nodes, int32_t root,
                                           uint64_t s, uint64_t e, uint32_t *syms,
                                           uint64_t *counts, uint64_t cap,
                                           wt_range_frame_t *fa, wt_range_frame_t *fb) noexcept nogil:
@@ -126,8 +124,8 @@ cdef inline int64_t wt_range_distinct_bfs(const rbv_t *bits, const wt_node_t *no
             nd = nodes + cur[i].node
             s = cur[i].s
             e = cur[i].e
-            r1s = bv_rank1(bits, nd.start + s) - nd.ones_before
-            r1e = bv_rank1(bits, nd.start + e) - nd.ones_before
+            r1s = wtb_rank1(bits, nd.start + s) - nd.ones_before
+            r1e = wtb_rank1(bits, nd.start + e) - nd.ones_before
             for b in range(2):
                 if b == 0:
                     cs = s - r1s

@@ -24,8 +24,9 @@ MAX_SHARD_BYTES = (1 << 31) - (1 << 20)
 
 def build(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text",
           skip_bad: bool = False, sa_sample: int = DEFAULT_SA_SAMPLE,
-          isa_sample: int = DEFAULT_ISA_SAMPLE, shard_size: "int | str | None" = None,
-          overwrite: bool = False, progress: Optional[bool] = None,
+          isa_sample: int = DEFAULT_ISA_SAMPLE, profile: str = "fast",
+          shard_size: "int | str | None" = None, overwrite: bool = False,
+          progress: Optional[bool] = None,
           validate_utf8: bool = True, memory: "int | str | None" = None, jobs: int = 1,
           resume: bool = False, keep_partial: bool = False,
           log: Optional[Callable[[str], None]] = None) -> Index:
@@ -38,6 +39,8 @@ def build(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text"
     :param skip_bad: skip malformed records (counted in the manifest) instead of failing.
     :param sa_sample: suffix-array sample rate (locate walks at most this many LF steps).
     :param isa_sample: inverse-suffix-array sample rate (extract overhead per call).
+    :param profile: ``"fast"`` (default: plain bitvectors, one cache line per tree level)
+        or ``"small"`` (RRR-compressed bitvectors: ~40% smaller, count ~2-3x slower).
     :param shard_size: text bytes per shard (e.g. ``"1G"``); overrides the size derived
         from ``memory``; default 1 GiB when neither is given.
     :param memory: memory budget of the whole build, all processes together (e.g.
@@ -59,7 +62,8 @@ def build(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text"
     """
     from .parallel_build import build_index
     return build_index(inputs, out_dir, text_field=text_field, skip_bad=skip_bad,
-                       sa_sample=sa_sample, isa_sample=isa_sample, shard_size=shard_size,
+                       sa_sample=sa_sample, isa_sample=isa_sample, profile=profile,
+                       shard_size=shard_size,
                        memory=memory, jobs=jobs, resume=resume, keep_partial=keep_partial,
                        overwrite=overwrite, progress=progress, validate_utf8=validate_utf8,
                        log=log)

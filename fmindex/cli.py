@@ -37,6 +37,9 @@ def _print_stats(st: dict, out=sys.stdout) -> None:
     print(f"text bytes      {st['text_bytes']:>14,}", file=out)
     print(f"shards          {st['shards']:>14,}", file=out)
     print(f"sampling        SA every {st['sa_sample']}, ISA every {st['isa_sample']}", file=out)
+    blocks = ("one tree" if st["tree_block_shift"] >= 63
+              else f"a tree per 2^{st['tree_block_shift']} rows")
+    print(f"profile         {st['profile']} ({blocks})", file=out)
     print(f"{'component':<24}{'bytes':>14}{'% of text':>11}{'bits/char':>11}", file=out)
     for name, b in st["components"].items():
         print(f"{name:<24}{b:>14,}{100 * b / text:>10.1f}%{8 * b / text:>11.3f}", file=out)
@@ -100,7 +103,7 @@ def cmd_build(args) -> int:
         raise FMIndexError(f"input not found: {missing[0]} (check the path)")
     idx = build([Path(p) for p in args.inputs], args.output, text_field=args.text_field,
                 skip_bad=args.skip_bad,
-                sa_sample=args.sa_sample, isa_sample=args.isa_sample,
+                sa_sample=args.sa_sample, isa_sample=args.isa_sample, profile=args.profile,
                 shard_size=args.shard_size, memory=args.memory, jobs=_jobs(args.jobs),
                 resume=args.resume, keep_partial=not args.no_keep_partial,
                 overwrite=args.force,
@@ -311,6 +314,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--isa-sample", type=int, default=64,
                    help="inverse suffix-array sample rate: extract overhead per call "
                    "(default 64)")
+    b.add_argument("--profile", choices=("fast", "small"), default="fast",
+                   help="fast (default): plain bitvectors, one cache line per wavelet-tree "
+                   "level; small: RRR-compressed bitvectors, about 40%% smaller for a "
+                   "2-3x slower count (see README: Build profiles)")
     _sizing_args(b)
     b.add_argument("--resume", action="store_true",
                    help="continue an interrupted build of the same inputs into --output "

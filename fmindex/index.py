@@ -165,7 +165,7 @@ class Index:
             for name, b in cb.items():
                 files[name] = files.get(name, 0) + b
             for k, names in COMPONENTS.items():
-                comp[k] += sum(cb[n] for n in names)
+                comp[k] += sum(cb.get(n, 0) for n in names)
         total = sum(comp.values())
         text_index = total - comp["metadata"]
         n = max(self.num_bytes, 1)
@@ -177,6 +177,8 @@ class Index:
             "percent_of_text": 100.0 * total / n,
             "bits_per_char": 8.0 * text_index / n,
             "sa_sample": p["sa_sample"], "isa_sample": p["isa_sample"],
+            "profile": "small" if p.get("wt_bits") == "rrr63" else "fast",
+            "tree_block_shift": p["wt_block_shift"],
         }
 
     # ---------------------------------------------------------------- helpers

@@ -362,7 +362,7 @@ def _load_spool(root: Path, ent: dict) -> Tuple[bytearray, np.ndarray, List[byte
 # ---------------------------------------------------------------------------- shards
 def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas: List[bytes],
                sa_sample: int, isa_sample: int, timings: dict,
-               phase: Callable[[str], None]) -> dict:
+               phase: Callable[[str], None], profile: str = "fast") -> dict:
     """Build shard ``name`` into ``root/name`` (replacing leftovers) and fsync it."""
     from .shard import build_shard
     sdir = root / name
@@ -370,7 +370,7 @@ def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas
         shutil.rmtree(sdir)
     sdir.mkdir()
     man = build_shard(buf, lengths, metas, sdir, sa_sample=sa_sample, isa_sample=isa_sample,
-                      timings=timings, phase=phase, release_text=buf.clear)
+                      profile=profile, timings=timings, phase=phase, release_text=buf.clear)
     fmt.fsync_dir(sdir)
     fmt.fsync_dir(root)
     return man["params"]
@@ -389,7 +389,8 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _worker_main(conn, root: str, ent: dict, sa_sample: int, isa_sample: int) -> None:
+def _worker_main(conn, root: str, ent: dict, sa_sample: int, isa_sample: int,
+                 profile: str = "fast") -> None:
     """Worker process: load a spooled shard, build it, report through ``conn``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent decides on Ctrl-C
     try:
@@ -400,7 +401,7 @@ def _worker_main(conn, root: str, ent: dict, sa_sample: int, isa_sample: int) ->
         timings["load spool"] = time.perf_counter() - t
         conn.send(("phase", "suffix sort"))
         params = _build_one(rootp, ent["dir"], buf, lengths, metas, sa_sample, isa_sample,
-                            timings, lambda p: conn.send(("phase", p)))
+                            timings, lambda p: conn.send(("phase", p)), profile)
         conn.send(("done", params, timings, _peak_rss()))
     except BaseException as e:   # report everything, then die
         try:
@@ -527,6 +528,7 @@ class _Options:
     text_field: str
     skip_bad: bool
     validate_utf8: bool
+    profile: str = "fast"
 
 
 @dataclass
@@ -577,7 +579,7 @@ class _Engine:
         parent, child = self.ctx.Pipe(duplex=False)
         proc = self.ctx.Process(target=_worker_main, name=f"fmindex-{ent['dir']}",
                                 args=(child, str(self.root), dict(ent), self.opts.sa_sample,
-                                      self.opts.isa_sample), daemon=True)
+                                      self.opts.isa_sample, self.opts.profile), daemon=True)
         proc.start()
         child.close()
         self.running[parent] = (proc, ent)
@@ -639,7 +641,7 @@ class _Engine:
         timings: Dict[str, float] = {}
         params = _build_one(self.root, ent["dir"], buf, lengths, metas, self.opts.sa_sample,
                             self.opts.isa_sample, timings,
-                            lambda p: self.progress.phase(ent["dir"], p))
+                            lambda p: self.progress.phase(ent["dir"], p), self.opts.profile)
         if not any(e is ent for e in self.journal.shards):
             self.journal.shards.append(ent)
         self._mark_done(ent, params, timings, 0)
@@ -803,6 +805,7 @@ def _run_engine(root: Path, journal: _Journal, reader: _Reader, plan: Plan, opts
 # ------------------------------------------------------------------------------ build
 def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text",
                 skip_bad: bool = False, sa_sample: int = 32, isa_sample: int = 64,
+                profile: str = "fast",
                 shard_size: "int | str | None" = None, memory: "int | str | None" = None,
                 jobs: int = 1, resume: bool = False, keep_partial: bool = False,
                 overwrite: bool = False, progress: Optional[bool] = None,
@@ -812,6 +815,9 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
     out = Path(out_dir)
     if int(sa_sample) < 1 or int(isa_sample) < 1:
         raise ValueError("sa_sample and isa_sample must be >= 1")
+    from .shard import PROFILES
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     plan = plan_build(memory, jobs, shard_size)
     if out.exists():
         if not overwrite:
@@ -823,10 +829,11 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
         progress = sys.stderr.isatty()
     say = log or (lambda s: None)
     opts = _Options(int(sa_sample), int(isa_sample), text_field, bool(skip_bad),
-                    bool(validate_utf8))
+                    bool(validate_utf8), profile)
     reader = _Reader(inputs, text_field, skip_bad, validate_utf8)
     fp = reader.fingerprint()
-    fp_params = {"sa_sample": opts.sa_sample, "isa_sample": opts.isa_sample}
+    fp_params = {"sa_sample": opts.sa_sample, "isa_sample": opts.isa_sample,
+                 "profile": opts.profile}
     out.parent.mkdir(parents=True, exist_ok=True)
 
     root, lock, start, journal = None, None, Position(), None
@@ -869,6 +876,7 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
             "shards": [{"dir": s["dir"], "n_docs": s["n_docs"], "num_bytes": s["num_bytes"]}
                        for s in res.shards],
             "params": {"sa_sample": opts.sa_sample, "isa_sample": opts.isa_sample,
+                       "profile": opts.profile,
                        "shard_size": plan.shard_bytes, "text_field": text_field},
             "build": {"plan": plan.as_dict(), "resumed": bool(resume and start.docs),
                       "main_peak_rss": res.main_peak_rss,
@@ -937,7 +945,8 @@ def add_to_index(index_dir: "str | os.PathLike", inputs: Any, *,
     params = man.get("params", {})
     text_field = text_field or params.get("text_field", "text")
     opts = _Options(int(params.get("sa_sample", 32)), int(params.get("isa_sample", 64)),
-                    text_field, bool(skip_bad), bool(validate_utf8))
+                    text_field, bool(skip_bad), bool(validate_utf8),
+                    str(params.get("profile", "fast")))
     plan = plan_build(memory, jobs, shard_size if (shard_size or memory)
                       else params.get("shard_size"))
     if progress is None:

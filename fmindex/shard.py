@@ -27,6 +27,14 @@ SHARD_KIND = "fmindex-shard"
 BYTE_BLOCK_SHIFT = 16
 META_BLOCK_DOCS = 64
 
+# build profiles of byte shards: (tree block shift, node-bit layout).  "fast": plain
+# RankBitVector lines, one cache line per tree level.  "small": RRR-compressed node bits
+# (ext/rrr_bitvector.pxd) under larger blocks (smaller per-block tables); see
+# docs/design.md section 7 for the measurements behind the choice.
+PROFILES = ("fast", "small")
+SMALL_BLOCK_SHIFT = 18
+WT_BITS_KINDS = ("plain", "rrr63")
+
 # array file -> dtype; every shard has all of them
 SHARD_ARRAYS: Dict[str, np.dtype] = {
     "wt_lines": np.dtype("<u8"),        # wavelet tree bits, RankBitVector line layout
@@ -47,11 +55,12 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
 # dtypes of optional arrays a shard may carry (listed in shard.json "extra_arrays")
 EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "vocab": "<u4",                     # token shards: token id of each compact symbol id
+    "wt_payload": "<u8",                # profile "small": RRR offsets of the tree bits
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
-    "bwt (wavelet tree)": ("wt_lines", "wt_nodes", "wt_roots", "wt_table", "C"),
+    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_nodes", "wt_roots", "wt_table", "C"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts",),
@@ -88,7 +97,7 @@ def encode_metadata(metas: List[bytes]) -> tuple:
 
 def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out_dir: Path, *,
                 sa_sample: int = 32, isa_sample: int = 64, block_shift: Optional[int] = None,
-                timings: Optional[Dict[str, float]] = None,
+                profile: str = "fast", timings: Optional[Dict[str, float]] = None,
                 phase: Optional[Callable[[str], None]] = None,
                 release_text: Optional[Callable[[], None]] = None) -> dict:
     """Build one byte shard from ``buf`` = doc_0 X doc_1 X ... doc_{k-1} X (X = any placeholder).
@@ -98,6 +107,10 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     shard's manifest.  ``release_text`` is called once the text is no longer needed
     (the caller can free ``buf`` then), keeping the peak at ~5 bytes per text byte.
     """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    if block_shift is None:
+        block_shift = SMALL_BLOCK_SHIFT if profile == "small" else BYTE_BLOCK_SHIFT
     timings = timings if timings is not None else {}
     doc_starts = doc_starts_of(doc_lengths)
     if int(doc_starts[-1]) != len(buf):
@@ -120,7 +133,7 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     return build_shard_from_symbols(
         holder, doc_starts, sep, 257 if sep == 256 else 256, metas, out_dir, alphabet="bytes",
         sa_sample=sa_sample, isa_sample=isa_sample,
-        block_shift=BYTE_BLOCK_SHIFT if block_shift is None else block_shift,
+        block_shift=block_shift, wt_bits="rrr63" if profile == "small" else "plain",
         timings=timings, phase=phase, release_text=release_text)
 
 
@@ -137,7 +150,7 @@ def doc_starts_of(doc_lengths: np.ndarray) -> np.ndarray:
 def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, sep: int, sigma: int,
                              metas: List[bytes], out_dir: Path, *, alphabet: str,
                              sa_sample: int = 32, isa_sample: int = 64,
-                             block_shift: int = SINGLE_BLOCK,
+                             block_shift: int = SINGLE_BLOCK, wt_bits: str = "plain",
                              timings: Optional[Dict[str, float]] = None,
                              phase: Optional[Callable[[str], None]] = None,
                              release_text: Optional[Callable[[], None]] = None,
@@ -149,7 +162,10 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     ``extra_arrays`` are written as additional array files (e.g. a token vocabulary).
     ``text`` may be given as a one-element list, which is emptied: then no reference to
     the text outlives the BWT pass and ``release_text`` can free its buffer.
+    ``wt_bits``: "plain" (RankBitVector lines) or "rrr63" (RRR-compressed tree bits).
     """
+    if wt_bits not in WT_BITS_KINDS:
+        raise ValueError(f"unknown tree bit layout {wt_bits!r}")
     if isinstance(text, list):
         text = text.pop()
     timings = timings if timings is not None else {}
@@ -187,6 +203,10 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     C[1:] += np.cumsum(freq, dtype=np.uint64)
     wt = build_wavelet_tree_arrays(bwt, sigma, block_shift)
     del bwt
+    extra_arrays = dict(extra_arrays or {})
+    if wt_bits == "rrr63":
+        from ._rrr_bitvector import rrr_encode_lines
+        wt["lines"], extra_arrays["wt_payload"] = rrr_encode_lines(wt["lines"], wt["n_bits"])
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
@@ -199,7 +219,6 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "doc_end_rows": out["doc_end_rows"], "doc_starts": doc_starts,
         "meta_blob": blob, "meta_offsets": moffs,
     }
-    extra_arrays = dict(extra_arrays or {})
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -207,7 +226,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "alphabet": alphabet,
         "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": int(sep),
         "r0": out["r0"], "sigma": int(sigma), "wt_n_bits": int(wt["n_bits"]),
-        "wt_block_shift": int(wt["block_shift"]),
+        "wt_block_shift": int(wt["block_shift"]), "wt_bits": wt_bits,
         "sa_sample": sa_sample, "isa_sample": isa_sample,
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
@@ -242,6 +261,9 @@ def _read_params(raw, mpath: str) -> dict:
     p.setdefault("alphabet", "bytes")
     if p["alphabet"] not in ("bytes", "tokens"):
         raise CorruptIndexError(f"unknown alphabet {p['alphabet']!r}", mpath)
+    p.setdefault("wt_bits", "plain")
+    if p["wt_bits"] not in WT_BITS_KINDS:
+        raise CorruptIndexError(f"unknown tree bit layout {p['wt_bits']!r}", mpath)
     for k, (lo, hi) in _INT_PARAMS.items():
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -319,7 +341,15 @@ class Shard:
         _check(a["wt_table"].shape[0] == (n_blocks + 1) * sigma, "tree table", sp)
         _check(a["C"].shape[0] == sigma + 1 and int(a["C"][0]) == 1 and int(a["C"][-1]) == n_rows
                and bool(np.all(np.diff(a["C"].astype(np.int64)) >= 0)), "C array", sp)
-        _check(a["wt_lines"].shape[0] == lines_for_bits(p["wt_n_bits"]) * 8, "wavelet tree size", sp)
+        if p["wt_bits"] == "rrr63":
+            from ._rrr_bitvector import rrr_lines_for_bits, rrr_payload_words
+            _check("wt_payload" in a and
+                   a["wt_lines"].shape[0] == rrr_lines_for_bits(p["wt_n_bits"]) * 8, "RRR lines", sp)
+            _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"]),
+                   "RRR payload size", sp)
+        else:
+            _check(a["wt_lines"].shape[0] == lines_for_bits(p["wt_n_bits"]) * 8,
+                   "wavelet tree size", sp)
         nodes = a["wt_nodes"]
         nn = nodes.shape[0]
         _check(nn >= 1 and bool(np.all(nodes["start"] <= p["wt_n_bits"])), "node starts", sp)

@@ -920,7 +920,7 @@ class TokenIndex:
         for sh in self.shards:
             cb = sh.shard.component_bytes()
             for k, names in COMPONENTS.items():
-                comp[k] += sum(cb[n] for n in names)
+                comp[k] += sum(cb.get(n, 0) for n in names)
             comp["vocabulary"] += cb.get("vocab", 0)
         total = sum(comp.values())
         text_index = total - comp["metadata"]

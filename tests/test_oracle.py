@@ -17,10 +17,12 @@ SAMPLE_DIR = Path(os.environ.get("FMINDEX_SAMPLE_DIR",
                                  Path(__file__).resolve().parents[2] / "shared/corpora/sample"))
 
 _counter = [0]
+_PROFILE = {"profile": "fast"}     # set by the block_shift fixture
 
 
 def build(tmp_path_factory, docs, **kw):
     _counter[0] += 1
+    kw.setdefault("profile", _PROFILE["profile"])
     out = tmp_path_factory.mktemp("idx") / f"i{_counter[0]}"
     if not (docs and isinstance(docs[0], Path)):
         docs = fmindex.corpus.Documents(docs)
@@ -80,13 +82,19 @@ def patterns_for(docs, data):
     return pats
 
 
-@pytest.fixture(params=[16, 3, 6], ids=["blocks64k", "blocks8", "blocks64"])
+@pytest.fixture(params=[("fast", 16), ("fast", 3), ("fast", 6), ("small", 18), ("small", 3)],
+                ids=["fast-blocks64k", "fast-blocks8", "fast-blocks64", "small-blocks256k",
+                     "small-blocks8"])
 def block_shift(request, monkeypatch):
-    """Wavelet-tree block size of byte shards: the default, and tiny blocks so that small
-    corpora span many blocks (block boundaries inside ranges, absent symbols...)."""
+    """Build profile and wavelet-tree block size of byte shards: the defaults, and tiny
+    blocks so that small corpora span many blocks (block boundaries inside ranges, absent
+    symbols...).  "small" stores the tree bits RRR-compressed."""
     import fmindex.shard
-    monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", request.param)
-    return request.param
+    profile, shift = request.param
+    monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", shift)
+    monkeypatch.setattr(fmindex.shard, "SMALL_BLOCK_SHIFT", shift)
+    monkeypatch.setitem(_PROFILE, "profile", profile)
+    return shift
 
 
 @SETTINGS
@@ -95,6 +103,7 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     idx = build(tmp_path_factory, docs, sa_sample=data.draw(st.sampled_from([1, 3, 32])),
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
     assert idx.shards[0].params["wt_block_shift"] == block_shift
+    assert idx.shards[0].params["wt_bits"] == ("rrr63" if _PROFILE["profile"] == "small" else "plain")
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):

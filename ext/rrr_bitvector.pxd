@@ -1,0 +1,256 @@
+# cython: language_level=3
+"""RRRBitVector: an entropy-compressed bitvector with rank from two cache lines.
+
+Raman, Raman & Rao, "Succinct indexable dictionaries", SODA 2002; the practical
+form of Claude & Navarro / sdsl's rrr_vector, with 63-bit blocks so that every
+offset fits in one machine word.
+
+The bits are cut into blocks of 63.  A block with k ones is stored as its class k
+(6 bits) and its offset: the block's index among the C(63, k) blocks with k ones,
+in FM_RRR_LEN[k] = ceil(log2 C(63, k)) bits (0 bits when k is 0 or 63).  On the
+wavelet trees of a BWT, about a third of the blocks are all-zero or all-one and
+most others are skewed, so the offsets take ~45% of the plain bits.
+
+Layout
+  lines    one 64-byte line per 60 blocks (3,780 bits):
+             word 0: ones before the line
+             word 1: bit position of the line's first offset in ``payload``
+             words 2..7: the 60 classes, 10 per word (6 bits each, block 10w+t
+                         at bits 6t of word 2+w)
+           plus one spare line, so that rank1(n_bits) reads a valid line.
+  payload  the offsets, concatenated in block order (little-endian bit stream),
+           plus one zero word so that a read of up to 64 bits never leaves it.
+
+rank1(i) reads the line (one miss), adds the classes and offset widths of the
+blocks before i's block inside the line, reads the block's offset (a second
+miss) and decodes the first i mod 63 bits of it: at most 63 steps over the
+binomial table, none for an all-zero or all-one block.
+Overhead over the offsets: 6 bits per 63 (classes) + 128 bits per 3,780.
+"""
+from libc.stdint cimport uint64_t, uint8_t
+from bits cimport fm_prefetch
+
+cdef extern from "rrr_tables.h":
+    const uint64_t FM_BINOM[64][64]     # C(n, k), 0 when k > n
+    const uint8_t FM_RRR_LEN[64]        # offset width of a block of class k
+    const uint8_t FM_RRR_LEN2[4096]     # FM_RRR_LEN[c & 63] + FM_RRR_LEN[c >> 6]
+
+cdef enum:
+    RRR_BLOCK = 63          # bits per block
+    RRR_GROUP = 60          # blocks per line
+    RRR_LINE_WORDS = 8      # uint64 words per line (64 bytes)
+    RRR_LINE_BITS = 3780    # RRR_BLOCK * RRR_GROUP
+
+ctypedef struct rrr_t:
+    const uint64_t *lines       # (n_lines * 8,)
+    const uint64_t *payload     # (n_payload_words,), >= 2 words
+    uint64_t n_payload_words
+    uint64_t n_bits
+    uint64_t n_ones
+    uint64_t n_lines
+
+
+cdef inline uint64_t rrr_n_lines(uint64_t n_bits) noexcept nogil:
+    """Lines for ``n_bits`` bits (with the spare line for rank1(n_bits))."""
+    return n_bits // RRR_LINE_BITS + 1
+
+
+cdef inline unsigned int rrr_class(const uint64_t *w, unsigned int j) noexcept nogil:
+    """Class (ones) of block j (< 60) of the line at ``w``."""
+    return <unsigned int>((w[2 + j // 10] >> (6 * (j % 10))) & 63)
+
+
+cdef inline uint64_t _rrr_word_ones(uint64_t x) noexcept nogil:
+    """Sum of the ten 6-bit classes of a class word (SWAR)."""
+    x = (x & 0x03F03F03F03F03FULL) + ((x >> 6) & 0x03F03F03F03F03FULL)   # five 12-bit sums
+    return ((x * 0x001001001001001ULL) >> 48) & 0xFFF
+
+
+cdef inline uint64_t _rrr_scan(const uint64_t *w, unsigned int j, uint64_t *ptr) noexcept nogil:
+    """Ones in blocks 0..j-1 of the line at ``w``; adds their offset widths to ``*ptr``.
+    Ones: SWAR sums of whole class words; widths: FM_RRR_LEN2 (two classes per lookup)."""
+    cdef uint64_t ones = 0, p = 0, x
+    cdef unsigned int t, u, q = j // 10, rem = j % 10
+    for t in range(q):
+        x = w[2 + t]
+        ones += _rrr_word_ones(x)
+        p += (FM_RRR_LEN2[x & 4095] + FM_RRR_LEN2[(x >> 12) & 4095]
+              + FM_RRR_LEN2[(x >> 24) & 4095] + FM_RRR_LEN2[(x >> 36) & 4095]
+              + FM_RRR_LEN2[(x >> 48) & 4095])
+    if rem:
+        x = w[2 + q] & ((<uint64_t>1 << (6 * rem)) - 1)
+        ones += _rrr_word_ones(x)
+        for u in range((rem + 1) >> 1):
+            p += FM_RRR_LEN2[x & 4095]
+            x >>= 12
+    ptr[0] += p
+    return ones
+
+
+cdef inline uint64_t rrr_read_offset(const rrr_t *bv, uint64_t ptr, unsigned int L) noexcept nogil:
+    """The L-bit (L <= 60) offset at bit ``ptr`` of the payload (0 if out of bounds:
+    only possible with a damaged index)."""
+    cdef uint64_t q = ptr >> 6
+    cdef unsigned int s = <unsigned int>(ptr & 63)
+    cdef uint64_t v
+    if q + 1 >= bv.n_payload_words:
+        return 0
+    v = bv.payload[q] >> s
+    if s + L > 64:
+        v |= bv.payload[q + 1] << (64 - s)
+    return v & ((<uint64_t>1 << L) - 1)
+
+
+cdef inline unsigned int rrr_decode(unsigned int k, uint64_t off, unsigned int r,
+                                    unsigned int *bit) noexcept nogil:
+    """Ones among the first r (< 63) bits of the block (class k, offset off); bit r
+    into ``*bit``.  Enumerative order: at position p with n = 63 - p positions left
+    and k ones to place, the C(n - 1, k) patterns with a 0 at p come first."""
+    cdef unsigned int p = 0, ones = 0, n_rem, ge
+    cdef uint64_t c
+    while True:
+        n_rem = RRR_BLOCK - p
+        if k == 0:
+            bit[0] = 0
+            return ones
+        if k >= n_rem:              # the rest is all ones
+            bit[0] = 1
+            return ones + (r - p)
+        c = FM_BINOM[n_rem - 1][k]
+        ge = off >= c
+        if p == r:
+            bit[0] = ge
+            return ones
+        if ge:
+            off -= c
+            k -= 1
+            ones += 1
+        p += 1
+
+
+cdef inline uint64_t rrr_rank1(const rrr_t *bv, uint64_t i) noexcept nogil:
+    """Ones in [0, i), 0 <= i <= n_bits (a larger i, only from a damaged index, is clamped)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    cdef uint64_t blk = i // RRR_BLOCK
+    cdef unsigned int r = <unsigned int>(i - blk * RRR_BLOCK)
+    cdef uint64_t line = blk // RRR_GROUP
+    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    cdef uint64_t ptr = w[1]
+    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
+    cdef unsigned int k, bit
+    if r == 0:
+        return ones
+    k = rrr_class(w, j)
+    if k == 0:
+        return ones
+    if k == RRR_BLOCK:
+        return ones + r
+    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, &bit)
+
+
+cdef inline void rrr_decode_pair(unsigned int k, uint64_t off, unsigned int ra, unsigned int rb,
+                                 unsigned int *oa, unsigned int *ob) noexcept nogil:
+    """Ones among the first ra and the first rb bits of a block (ra <= rb < 63): one walk."""
+    cdef unsigned int p = 0, ones = 0, n_rem
+    cdef uint64_t c
+    oa[0] = 0
+    while True:
+        if p == ra:
+            oa[0] = ones
+        n_rem = RRR_BLOCK - p
+        if k == 0:
+            break
+        if k >= n_rem:
+            if p < ra:
+                oa[0] = ones + (ra - p)
+            ob[0] = ones + (rb - p)
+            return
+        if p == rb:
+            break
+        c = FM_BINOM[n_rem - 1][k]
+        if off >= c:
+            off -= c
+            k -= 1
+            ones += 1
+        p += 1
+    if p < ra:
+        oa[0] = ones
+    ob[0] = ones
+
+
+cdef inline void rrr_rank1_pair(const rrr_t *bv, uint64_t a, uint64_t b, uint64_t *ra,
+                                uint64_t *rb) noexcept nogil:
+    """(rank1(a), rank1(b)) for a <= b: one line scan and one decode when both fall in
+    the same 63-bit block (the usual case for the narrow ranges of longer patterns)."""
+    if b > bv.n_bits:
+        b = bv.n_bits
+    if a > b:
+        a = b
+    cdef uint64_t blk = a // RRR_BLOCK
+    if b // RRR_BLOCK != blk:
+        ra[0] = rrr_rank1(bv, a)
+        rb[0] = rrr_rank1(bv, b)
+        return
+    cdef unsigned int r_a = <unsigned int>(a - blk * RRR_BLOCK)
+    cdef unsigned int r_b = <unsigned int>(b - blk * RRR_BLOCK)
+    cdef uint64_t line = blk // RRR_GROUP
+    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    cdef uint64_t ptr = w[1]
+    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
+    cdef unsigned int k = rrr_class(w, j), oa, ob
+    if k == 0 or r_b == 0:
+        ra[0] = ones
+        rb[0] = ones
+        return
+    if k == RRR_BLOCK:
+        ra[0] = ones + r_a
+        rb[0] = ones + r_b
+        return
+    rrr_decode_pair(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r_a, r_b, &oa, &ob)
+    ra[0] = ones + oa
+    rb[0] = ones + ob
+
+
+cdef inline uint64_t rrr_access_rank1(const rrr_t *bv, uint64_t i, unsigned int *bit) noexcept nogil:
+    """Bit i into ``*bit`` and ones in [0, i) (i clamped to n_bits; bit n_bits reads 0)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    cdef uint64_t blk = i // RRR_BLOCK
+    cdef unsigned int r = <unsigned int>(i - blk * RRR_BLOCK)
+    cdef uint64_t line = blk // RRR_GROUP
+    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    cdef uint64_t ptr = w[1]
+    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
+    cdef unsigned int k = rrr_class(w, j)
+    if k == 0:
+        bit[0] = 0
+        return ones
+    if k == RRR_BLOCK:
+        bit[0] = 1
+        return ones + r
+    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
+
+
+cdef inline void rrr_prefetch(const rrr_t *bv, uint64_t i) noexcept nogil:
+    """Prefetch the line that rank1(i) reads first."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    fm_prefetch(bv.lines + (i // RRR_LINE_BITS) * RRR_LINE_WORDS)
+
+
+cdef inline void rrr_init(rrr_t *bv, const uint64_t *lines, const uint64_t *payload,
+                          uint64_t n_payload_words, uint64_t n_bits) noexcept nogil:
+    """Point ``bv`` at validated arrays (n_lines * 8 line words, >= 2 payload words)."""
+    cdef const uint64_t *w
+    cdef uint64_t ptr = 0
+    bv.lines = lines
+    bv.payload = payload
+    bv.n_payload_words = n_payload_words
+    bv.n_bits = n_bits
+    bv.n_lines = rrr_n_lines(n_bits)
+    w = lines + (bv.n_lines - 1) * RRR_LINE_WORDS
+    bv.n_ones = w[0] + _rrr_scan(w, RRR_GROUP - 1, &ptr) + rrr_class(w, RRR_GROUP - 1)
