@@ -33,6 +33,21 @@ ctypedef fused sa_t:
     int64_t
 
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FM_BWT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+    #else
+    #define FM_BWT_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void _prefetch "FM_BWT_PREFETCH"(const void *p) noexcept nogil
+
+# rows of look-ahead for the prefetch of T[SA[r] - 1]
+cdef enum:
+    _PF_DIST = 128
+
+
 cdef inline uint64_t _upper_bound(const uint64_t *a, uint64_t n, uint64_t x) noexcept nogil:
     """First index i in [0, n) with a[i] > x (n if none)."""
     cdef uint64_t lo = 0, hi = n, mid
@@ -91,22 +106,36 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     cdef uint64_t[::1] ew = end_words
     cdef uint64_t r, p, j = 0, r0 = 0, d, seps = 0
     cdef const uint64_t *ds = &doc_starts[0]
+    # power-of-two rates (the defaults) test with a mask, others with a division
+    cdef bint sa_pow2 = (sa_rate & (sa_rate - 1)) == 0
+    cdef bint isa_pow2 = (isa_rate & (isa_rate - 1)) == 0
+    cdef uint64_t sa_mask = sa_rate - 1, isa_mask = isa_rate - 1
+    cdef unsigned int sa_sh = bits_needed(sa_rate) - 1, isa_sh = bits_needed(isa_rate) - 1
+    cdef uint64_t q, pf
+    cdef uint64_t pf_end = rows - _PF_DIST if rows > _PF_DIST else 1
+    cdef const text_t *Tp = &T[0]
     with nogil:
         for r in range(1, rows):
+            # T[SA[r-1]-1] is a cache miss: request the symbol of a row ahead
+            if r < pf_end:
+                pf = <uint64_t>SA[r - 1 + _PF_DIST]
+                _prefetch(Tp + pf - (pf > 0))
             p = <uint64_t>SA[r - 1]
             if p == 0:
                 B[r] = <text_t>sep
                 r0 = r
             else:
-                B[r] = T[p - 1]
-            if p % sa_rate == 0:
+                B[r] = Tp[p - 1]
+            if (sa_pow2 and (p & sa_mask) == 0) or (not sa_pow2 and p % sa_rate == 0):
+                q = (p >> sa_sh) if sa_pow2 else p // sa_rate
                 lw[j] = <uint8_t>(r & 255)
-                packed_set(&saw[0], sa_w, j, p // sa_rate)
+                packed_set(&saw[0], sa_w, j, q)
                 pw[(r >> ROW_BLOCK_SHIFT) + 1] += 1
                 j += 1
-            if p % isa_rate == 0:
-                packed_set(&iw[0], row_w, p // isa_rate, r)
-            if T[p] == sep:
+            if (isa_pow2 and (p & isa_mask) == 0) or (not isa_pow2 and p % isa_rate == 0):
+                q = (p >> isa_sh) if isa_pow2 else p // isa_rate
+                packed_set(&iw[0], row_w, q, r)
+            if Tp[p] == sep:
                 d = _upper_bound(ds, n_docs + 1, p) - 1
                 packed_set(&ew[0], row_w, d, r)
                 seps += 1
