@@ -1,11 +1,13 @@
 # cython: language_level=3
 """Build a Huffman-shaped wavelet tree (layout in wavelet_tree.pxd) and a Python face for it."""
 import heapq
+import os
 
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint8_t, uint16_t, uint32_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc, qsort
+from cython.parallel cimport prange, parallel
 from rank_bitvector cimport rbv_t, rbv_n_lines, rbv_pack, rbv_init, bv_rank1, BV_LINE_WORDS
 from wavelet_tree cimport (wt_t, wt_node_t, wt_init, wt_rank, wt_inverse_select, wt_access,
                           WT_CODE_BITS, WT_COUNT_SHIFT)
@@ -124,24 +126,107 @@ def _size(nd, f):
     return int(f[nd[1]]) if nd[0] == "leaf" else nd[3]
 
 
-cdef void _fill_bits(const symbol_t *seq, uint64_t n, unsigned int shift, uint32_t sigma,
-                     const uint64_t *table, const uint32_t *roots, const int32_t *children,
-                     uint64_t *cursor, uint64_t *plain) noexcept nogil:
-    cdef uint64_t i, e, pos
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FM_WT_ATOMIC_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+    #else
+    #define FM_WT_ATOMIC_OR(p, v) (*(p) |= (v))
+    #endif
+    """
+    void _atomic_or "FM_WT_ATOMIC_OR"(uint64_t *p, uint64_t v) noexcept nogil
+
+
+cdef enum:
+    _PATH_MAX_SIGMA = 4096      # larger alphabets walk the children instead of a path table
+
+
+cdef void _fill_block(const symbol_t *seq, uint64_t i0, uint64_t i1, const uint64_t *trow,
+                      uint32_t sigma, int32_t root, const int32_t *children, uint64_t *cursor,
+                      uint64_t *plain, uint64_t first_word, uint64_t last_word,
+                      uint32_t *path) noexcept nogil:
+    """Set the node bits of one block's symbols seq[i0..i1) (tree at ``root``, table row
+    ``trow``).  Blocks own disjoint bit ranges; only the words at the ends of this block's
+    range [first_word, last_word] can be shared with a neighbour built by another thread,
+    so those take an atomic OR.  Branch-free in the code bits.  ``path`` (sigma *
+    WT_CODE_BITS entries, or NULL) receives each symbol's nodes from the root, so that the
+    walk of a symbol does not wait for one children load per level."""
+    cdef uint64_t i, e, pos, w, v
     cdef unsigned int d, L, b
     cdef int32_t node
-    for i in range(n):
-        e = table[(i >> shift) * sigma + seq[i]]
+    cdef uint32_t c
+    cdef const uint32_t *pp
+    if path != NULL:
+        for c in range(sigma):
+            e = trow[c]
+            L = <unsigned int>((e >> WT_CODE_BITS) & 63)
+            node = root
+            for d in range(L):
+                path[c * WT_CODE_BITS + d] = <uint32_t>node
+                b = <unsigned int>(e & 1)
+                e >>= 1
+                node = children[2 * node + b]
+        for i in range(i0, i1):
+            c = seq[i]
+            e = trow[c]
+            L = <unsigned int>((e >> WT_CODE_BITS) & 63)
+            pp = path + c * WT_CODE_BITS
+            for d in range(L):
+                b = <unsigned int>(e & 1)
+                e >>= 1
+                node = <int32_t>pp[d]
+                pos = cursor[node]
+                cursor[node] = pos + 1
+                w = pos >> 6
+                v = (<uint64_t>b) << (pos & 63)
+                if w == first_word or w == last_word:
+                    _atomic_or(&plain[w], v)
+                else:
+                    plain[w] |= v
+        return
+    for i in range(i0, i1):
+        e = trow[seq[i]]
         L = <unsigned int>((e >> WT_CODE_BITS) & 63)
-        node = <int32_t>roots[i >> shift]
+        node = root
         for d in range(L):
             b = <unsigned int>(e & 1)
             e >>= 1
             pos = cursor[node]
             cursor[node] = pos + 1
-            if b:
-                plain[pos >> 6] |= (<uint64_t>1) << (pos & 63)
+            w = pos >> 6
+            v = (<uint64_t>b) << (pos & 63)
+            if w == first_word or w == last_word:
+                _atomic_or(&plain[w], v)
+            else:
+                plain[w] |= v
             node = children[2 * node + b]
+
+
+cdef void _fill_bits(const symbol_t *seq, uint64_t n, unsigned int shift, uint32_t sigma,
+                     const uint64_t *table, const uint32_t *roots, const int32_t *children,
+                     const uint64_t *starts, uint64_t n_nodes, uint64_t total_bits,
+                     uint64_t *cursor, uint64_t *plain, int num_threads) noexcept:
+    """Fill every block's node bits; blocks are independent (OpenMP over blocks)."""
+    cdef uint64_t n_blocks = ((n - 1) >> shift) + 1 if shift < 63 else 1
+    cdef Py_ssize_t blk
+    cdef uint64_t i0, i1, lo, hi
+    cdef uint32_t *path = NULL
+    with nogil, parallel(num_threads=num_threads):
+        # one path table per thread (small alphabets only; NULL = walk the children)
+        path = <uint32_t *>malloc(<size_t>sigma * WT_CODE_BITS * sizeof(uint32_t)) \
+            if sigma <= _PATH_MAX_SIGMA else NULL
+        for blk in prange(<Py_ssize_t>n_blocks, schedule="dynamic", chunksize=16):
+            i0 = (<uint64_t>blk) << shift if shift < 63 else 0
+            i1 = i0 + ((<uint64_t>1) << shift) if shift < 63 else n
+            if i1 > n:
+                i1 = n
+            lo = starts[roots[blk]]
+            hi = starts[roots[blk + 1]] if <uint64_t>blk + 1 < n_blocks else total_bits
+            if hi > lo:
+                hi = hi - 1
+            _fill_block(seq, i0, i1, table + (<uint64_t>blk) * sigma, sigma,
+                        <int32_t>roots[blk], children, cursor, plain, lo >> 6, hi >> 6, path)
+        free(path)
 
 
 def symbol_histogram(symbol_t[::1] seq, uint32_t sigma):
@@ -164,41 +249,201 @@ def symbol_histogram(symbol_t[::1] seq, uint32_t sigma):
     return hist
 
 
-def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift):
+ctypedef struct _leaf_t:
+    uint64_t freq
+    uint64_t tie            # position in the list of present symbols (heap tie-breaker)
+    int64_t ref             # -symbol - 1
+
+
+cdef int _leaf_cmp(const void *x, const void *y) noexcept nogil:
+    cdef const _leaf_t *a = <const _leaf_t *>x
+    cdef const _leaf_t *b = <const _leaf_t *>y
+    if a.freq != b.freq:
+        return -1 if a.freq < b.freq else 1
+    return -1 if a.tie < b.tie else (1 if a.tie > b.tie else 0)
+
+
+cdef int _huffman_block(const uint64_t *freq, uint32_t sigma, uint64_t *trow, int32_t base,
+                        int32_t *children, uint64_t *node_bits, _leaf_t *leaves,
+                        int64_t *work) noexcept nogil:
+    """The tree of :func:`huffman_shape` for one block, in C: same shape, codes and node
+    numbering (Python's heap pops by the unique key (frequency, tie), and leaves and merged
+    nodes each come out in that key's order, so two sorted queues pop the same sequence).
+    Writes the nodes (numbered from ``base``) into children / node_bits and ORs code length
+    and code into ``trow``.  Returns 0, or 1 if a code would exceed WT_CODE_BITS (the caller
+    then uses the Python length-limiting path).  ``leaves``: sigma + 2 entries; ``work``:
+    6 * (sigma + 2) entries."""
+    cdef uint64_t P = 0, c, i
+    for c in range(sigma):
+        if freq[c]:
+            leaves[P].freq = freq[c]
+            leaves[P].tie = P
+            leaves[P].ref = -(<int64_t>c) - 1
+            P += 1
+    if P == 0:
+        for c in range(2):
+            leaves[c].freq = 0
+            leaves[c].tie = c
+            leaves[c].ref = -(<int64_t>c) - 1
+        P = 2
+    elif P == 1:
+        leaves[1].freq = 0
+        leaves[1].tie = 1
+        leaves[1].ref = -2 if leaves[0].ref == -1 else -1
+        P = 2
+    qsort(leaves, P, sizeof(_leaf_t), _leaf_cmp)
+    cdef uint64_t m = P - 1                 # internal nodes, in creation order 0..m-1
+    cdef int64_t *left = work               # children refs by creation order
+    cdef int64_t *right = work + m
+    cdef int64_t *wfreq = work + 2 * m      # (as uint64) frequency of created node k
+    cdef int64_t *bfs = work + 3 * m        # creation index -> breadth-first number
+    cdef int64_t *order = work + 4 * m      # breadth-first number -> creation index
+    cdef int64_t *depth = work + 5 * m      # depth of bfs node; code prefix kept in trow
+    cdef uint64_t li = 0, qi = 0, k, fa, fb
+    cdef int64_t ra, rb
+    for k in range(m):
+        # pop the smaller of the two queue fronts (a leaf wins ties: its tie is smaller)
+        if li < P and (qi >= k or leaves[li].freq <= <uint64_t>wfreq[qi]):
+            fa = leaves[li].freq
+            ra = leaves[li].ref
+            li += 1
+        else:
+            fa = <uint64_t>wfreq[qi]
+            ra = <int64_t>qi
+            qi += 1
+        if li < P and (qi >= k or leaves[li].freq <= <uint64_t>wfreq[qi]):
+            fb = leaves[li].freq
+            rb = leaves[li].ref
+            li += 1
+        else:
+            fb = <uint64_t>wfreq[qi]
+            rb = <int64_t>qi
+            qi += 1
+        left[k] = ra
+        right[k] = rb
+        wfreq[k] = <int64_t>(fa + fb)
+    # breadth-first numbering from the root (created last)
+    cdef uint64_t head = 0, tail = 1
+    cdef int64_t nd, ch, code
+    cdef unsigned int d, bit
+    order[0] = <int64_t>(m - 1)
+    while head < tail:
+        nd = order[head]
+        bfs[nd] = <int64_t>head
+        head += 1
+        if left[nd] >= 0:
+            order[tail] = left[nd]
+            tail += 1
+        if right[nd] >= 0:
+            order[tail] = right[nd]
+            tail += 1
+    # children, sizes, depths and codes (parents come before children in bfs order)
+    cdef uint64_t *prefix = <uint64_t *>(wfreq)   # reused: code prefix by bfs number
+    cdef uint64_t fk
+    for i in range(m):
+        node_bits[i] = <uint64_t>wfreq[order[i]]
+    depth[0] = 0
+    # prefix shares memory with wfreq: node_bits has been copied out above
+    prefix[0] = 0
+    for i in range(m):
+        nd = order[i]
+        d = <unsigned int>depth[i]
+        for bit in range(2):
+            ch = left[nd] if bit == 0 else right[nd]
+            code = <int64_t>(prefix[i] | ((<uint64_t>bit) << d))
+            if ch >= 0:
+                k = <uint64_t>bfs[ch]
+                children[2 * i + bit] = <int32_t>(base + k)
+                depth[k] = d + 1
+                prefix[k] = <uint64_t>code
+            else:
+                children[2 * i + bit] = <int32_t>ch
+                if d + 1 > WT_CODE_BITS:
+                    return 1
+                c = <uint64_t>(-ch - 1)
+                trow[c] |= ((<uint64_t>(d + 1)) << WT_CODE_BITS) | <uint64_t>code
+    return 0
+
+
+def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, int num_threads):
     cdef uint64_t n = seq.shape[0]
     cdef uint64_t B = (<uint64_t>1) << block_shift if block_shift < SINGLE_BLOCK else max(n, 1)
     cdef uint64_t n_blocks = max(1, (n + B - 1) // B)
     sigma = max(sigma, 2)
-    table = np.zeros((n_blocks + 1) * sigma, dtype=np.uint64)
-    roots = np.zeros(n_blocks, dtype=np.uint32)
-    cum = np.zeros(sigma, dtype=np.uint64)
-    all_children = []
-    all_bits = []
-    n_nodes = 0
-    arr = np.asarray(seq)
-    for b in range(n_blocks):
-        freq = symbol_histogram(arr[b * B:(b + 1) * B], sigma)
-        codes, code_len, children, node_bits = huffman_shape(freq)
-        codes = codes[:sigma]
-        code_len = code_len[:sigma]
-        roots[b] = n_nodes
-        ch = children.astype(np.int64)
-        ch[ch >= 0] += n_nodes
-        all_children.append(ch.astype(np.int32))
-        all_bits.append(node_bits)
-        n_nodes += children.shape[0]
-        if n_nodes >= (1 << 31):
-            raise ValueError("too many wavelet-tree nodes: use larger blocks")
-        present = code_len > 0
-        row = table[b * sigma:(b + 1) * sigma]
-        row[:] = cum << np.uint64(WT_COUNT_SHIFT)
-        row[present] |= (code_len[present].astype(np.uint64) << np.uint64(WT_CODE_BITS)) | codes[present]
-        cum += freq[:sigma].astype(np.uint64)
-    if int(cum.max(initial=0)) >= (1 << 32):
+    cdef uint32_t sg = sigma
+    cdef int nthr = num_threads
+    # 1. per-block histograms (parallel over blocks)
+    hist = np.zeros((n_blocks, sigma), dtype=np.uint64)
+    cdef uint64_t[:, ::1] hv = hist
+    cdef Py_ssize_t blk
+    cdef uint64_t i, i0, i1
+    cdef int bad = 0
+    if n:
+        for blk in prange(<Py_ssize_t>n_blocks, nogil=True, schedule="dynamic", num_threads=nthr):
+            i0 = (<uint64_t>blk) * B
+            i1 = min(n, i0 + B)
+            for i in range(i0, i1):
+                if seq[i] >= sg:
+                    bad += 1
+                    break
+                hv[blk, seq[i]] += 1
+    if bad:
+        raise ValueError("symbol >= sigma")
+    # 2. counts before each block, node numbering (a block with P present symbols has
+    #    max(P, 2) - 1 internal nodes)
+    cum = np.cumsum(hist, axis=0, dtype=np.uint64)
+    if n_blocks and int(cum[-1].max(initial=0)) >= (1 << 32):
         raise ValueError("a wavelet tree holds at most 2^32 - 1 occurrences of a symbol")
-    table[n_blocks * sigma:] = cum << np.uint64(WT_COUNT_SHIFT)
-    children = np.concatenate(all_children)
-    node_bits = np.concatenate(all_bits)
+    table = np.zeros((n_blocks + 1) * sigma, dtype=np.uint64)
+    table[sigma:] = cum.reshape(-1) << np.uint64(WT_COUNT_SHIFT)
+    del cum
+    n_internal = np.maximum(np.count_nonzero(hist, axis=1), 2) - 1
+    roots64 = np.zeros(n_blocks, dtype=np.int64)
+    if n_blocks > 1:
+        roots64[1:] = np.cumsum(n_internal[:-1])
+    n_nodes = int(n_internal.sum())
+    if n_nodes >= (1 << 31):
+        raise ValueError("too many wavelet-tree nodes: use larger blocks")
+    roots = roots64.astype(np.uint32)
+    del roots64, n_internal
+    children = np.zeros((n_nodes, 2), dtype=np.int32)
+    node_bits = np.zeros(n_nodes, dtype=np.uint64)
+    fallback = np.zeros(n_blocks, dtype=np.uint8)
+    # 3. one Huffman tree per block (parallel; Python only for length-limited trees)
+    cdef uint64_t[::1] tbl = table
+    cdef const uint32_t[::1] rtv = roots
+    cdef int32_t[:, ::1] chw = children
+    cdef uint64_t[::1] nbw = node_bits
+    cdef uint8_t[::1] fbw = fallback
+    cdef _leaf_t *leaves = NULL
+    cdef int64_t *work = NULL
+    with nogil, parallel(num_threads=nthr):
+        leaves = <_leaf_t *>malloc((<size_t>sg + 2) * sizeof(_leaf_t))
+        work = <int64_t *>malloc(6 * (<size_t>sg + 2) * sizeof(int64_t))
+        for blk in prange(<Py_ssize_t>n_blocks, schedule="dynamic", chunksize=8):
+            if leaves == NULL or work == NULL:
+                fbw[blk] = 2
+            elif _huffman_block(&hv[blk, 0], sg, &tbl[(<uint64_t>blk) * sg],
+                                <int32_t>rtv[blk], &chw[rtv[blk], 0], &nbw[rtv[blk]],
+                                leaves, work):
+                fbw[blk] = 1
+        free(leaves)
+        free(work)
+    if (fallback == 2).any():
+        raise MemoryError("wavelet tree: out of memory")
+    for b in np.flatnonzero(fallback):
+        b = int(b)
+        codes, code_len, ch, nbits = huffman_shape(hist[b])
+        base = int(roots[b])
+        ch = ch.astype(np.int64)
+        ch[ch >= 0] += base
+        children[base:base + ch.shape[0]] = ch
+        node_bits[base:base + ch.shape[0]] = nbits
+        row = table[b * sigma:(b + 1) * sigma]
+        present = code_len[:sigma] > 0
+        row[present] |= ((code_len[:sigma][present].astype(np.uint64) << np.uint64(WT_CODE_BITS))
+                         | codes[:sigma][present])
+    del hist, fallback
     starts = np.zeros(n_nodes, dtype=np.uint64)
     if n_nodes > 1:
         starts[1:] = np.cumsum(node_bits[:-1], dtype=np.uint64)
@@ -212,9 +457,11 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift):
     ch_flat = np.ascontiguousarray(children.reshape(-1))
     cdef const int32_t[::1] chv = ch_flat
     cdef unsigned int shift = block_shift if block_shift < SINGLE_BLOCK else 63
-    with nogil:
-        if n:
-            _fill_bits(&seq[0], n, shift, sigma, &tv[0], &rv[0], &chv[0], &cur[0], &pl[0])
+    cdef const uint64_t[::1] stv = starts
+    cdef uint64_t nn = n_nodes
+    if n:
+        _fill_bits(&seq[0], n, shift, sigma, &tv[0], &rv[0], &chv[0], &stv[0], nn,
+                   total_bits, &cur[0], &pl[0], nthr)
     lines = np.zeros(rbv_n_lines(total_bits) * BV_LINE_WORDS, dtype=np.uint64)
     cdef uint64_t[::1] lv = lines
     with nogil:
@@ -236,10 +483,22 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift):
             "table": table, "block_shift": int(shift), "n": n, "sigma": int(sigma)}
 
 
-def build_wavelet_tree_arrays(seq, sigma=None, block_shift=SINGLE_BLOCK):
+def _threads(num_threads):
+    """``num_threads`` if >= 1, else the CPUs this process may run on."""
+    if num_threads is not None and num_threads >= 1:
+        return int(num_threads)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def build_wavelet_tree_arrays(seq, sigma=None, block_shift=SINGLE_BLOCK, num_threads=None):
     """Arrays of a block-wise Huffman-shaped wavelet tree over ``seq`` (uint8/16/32 array).
 
     ``block_shift``: log2 of the block length (e.g. 16); SINGLE_BLOCK (63) = one tree.
+    ``num_threads``: threads filling the blocks' bits (default: all CPUs); the result does
+    not depend on it.
     Returns a dict: lines (uint64), n_bits, nodes (NODE_DTYPE), roots (uint32),
     table (uint64), block_shift, n, sigma.  These arrays are what the index stores.
     """
@@ -250,7 +509,7 @@ def build_wavelet_tree_arrays(seq, sigma=None, block_shift=SINGLE_BLOCK):
         sigma = int(seq.max()) + 1 if seq.shape[0] else 2
     if not 1 <= block_shift <= SINGLE_BLOCK:
         raise ValueError("block_shift must be in [1, 63]")
-    return _build_arrays(seq, sigma, block_shift)
+    return _build_arrays(seq, sigma, block_shift, _threads(num_threads))
 
 
 cdef class WaveletTree:
