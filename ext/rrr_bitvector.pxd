@@ -128,28 +128,6 @@ cdef inline unsigned int rrr_decode(unsigned int k, uint64_t off, unsigned int r
         p += 1
 
 
-cdef inline uint64_t rrr_rank1(const rrr_t *bv, uint64_t i) noexcept nogil:
-    """Ones in [0, i), 0 <= i <= n_bits (a larger i, only from a damaged index, is clamped)."""
-    if i > bv.n_bits:
-        i = bv.n_bits
-    cdef uint64_t blk = i // RRR_BLOCK
-    cdef unsigned int r = <unsigned int>(i - blk * RRR_BLOCK)
-    cdef uint64_t line = blk // RRR_GROUP
-    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
-    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
-    cdef uint64_t ptr = w[1]
-    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
-    cdef unsigned int k, bit
-    if r == 0:
-        return ones
-    k = rrr_class(w, j)
-    if k == 0:
-        return ones
-    if k == RRR_BLOCK:
-        return ones + r
-    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, &bit)
-
-
 cdef inline void rrr_decode_pair(unsigned int k, uint64_t off, unsigned int ra, unsigned int rb,
                                  unsigned int *oa, unsigned int *ob) noexcept nogil:
     """Ones among the first ra and the first rb bits of a block (ra <= rb < 63): one walk."""
@@ -180,27 +158,67 @@ cdef inline void rrr_decode_pair(unsigned int k, uint64_t off, unsigned int ra, 
     ob[0] = ones
 
 
+cdef inline uint64_t _rrr_head(const rrr_t *bv, uint64_t i, unsigned int *r, unsigned int *k,
+                               uint64_t *ptr) noexcept nogil:
+    """First half of rank1(i) (i <= n_bits): ones before i's block, its class, the
+    in-block position and the bit position of its offset."""
+    cdef uint64_t blk = i // RRR_BLOCK
+    r[0] = <unsigned int>(i - blk * RRR_BLOCK)
+    cdef uint64_t line = blk // RRR_GROUP
+    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    ptr[0] = w[1]
+    cdef uint64_t ones = w[0] + _rrr_scan(w, j, ptr)
+    k[0] = rrr_class(w, j)
+    return ones
+
+
+cdef inline uint64_t _rrr_tail(const rrr_t *bv, uint64_t ones, unsigned int r, unsigned int k,
+                               uint64_t ptr) noexcept nogil:
+    """Second half of rank1: decode the block's offset."""
+    cdef unsigned int bit
+    if r == 0 or k == 0:
+        return ones
+    if k == RRR_BLOCK:
+        return ones + r
+    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, &bit)
+
+
+cdef inline uint64_t rrr_rank1(const rrr_t *bv, uint64_t i) noexcept nogil:
+    """Ones in [0, i), 0 <= i <= n_bits (a larger i, only from a damaged index, is clamped)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    cdef unsigned int r, k
+    cdef uint64_t ptr
+    cdef uint64_t ones = _rrr_head(bv, i, &r, &k, &ptr)
+    return _rrr_tail(bv, ones, r, k, ptr)
+
+
 cdef inline void rrr_rank1_pair(const rrr_t *bv, uint64_t a, uint64_t b, uint64_t *ra,
                                 uint64_t *rb) noexcept nogil:
-    """(rank1(a), rank1(b)) for a <= b: one line scan and one decode when both fall in
-    the same 63-bit block (the usual case for the narrow ranges of longer patterns)."""
+    """(rank1(a), rank1(b)) for a <= b.  Same 63-bit block (the usual case for the narrow
+    ranges of longer patterns): one line scan and one decode.  Otherwise the two ranks
+    are interleaved so that their line misses, then their offset misses, overlap."""
     if b > bv.n_bits:
         b = bv.n_bits
     if a > b:
         a = b
     cdef uint64_t blk = a // RRR_BLOCK
+    cdef unsigned int r_a, r_b, k, k_b, oa, ob
+    cdef uint64_t ptr, ptr_b, ones, ones_b
     if b // RRR_BLOCK != blk:
-        ra[0] = rrr_rank1(bv, a)
-        rb[0] = rrr_rank1(bv, b)
+        fm_prefetch(bv.lines + (b // RRR_LINE_BITS) * RRR_LINE_WORDS)
+        ones = _rrr_head(bv, a, &r_a, &k, &ptr)
+        if FM_RRR_LEN[k]:
+            fm_prefetch(bv.payload + (ptr >> 6))
+        ones_b = _rrr_head(bv, b, &r_b, &k_b, &ptr_b)
+        if FM_RRR_LEN[k_b]:
+            fm_prefetch(bv.payload + (ptr_b >> 6))
+        ra[0] = _rrr_tail(bv, ones, r_a, k, ptr)
+        rb[0] = _rrr_tail(bv, ones_b, r_b, k_b, ptr_b)
         return
-    cdef unsigned int r_a = <unsigned int>(a - blk * RRR_BLOCK)
-    cdef unsigned int r_b = <unsigned int>(b - blk * RRR_BLOCK)
-    cdef uint64_t line = blk // RRR_GROUP
-    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
-    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
-    cdef uint64_t ptr = w[1]
-    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
-    cdef unsigned int k = rrr_class(w, j), oa, ob
+    ones = _rrr_head(bv, a, &r_a, &k, &ptr)
+    r_b = <unsigned int>(b - blk * RRR_BLOCK)
     if k == 0 or r_b == 0:
         ra[0] = ones
         rb[0] = ones
