@@ -169,7 +169,8 @@ def worker_ours_build(spec: dict) -> dict:
     base = C.current_rss()
     out = Path(spec["index_dir"])
     t, cpu = time.perf_counter(), C.cpu_seconds()
-    idx = fmindex.build(spec["jsonl_path"], out, overwrite=True, progress=False)
+    idx = fmindex.build(spec["jsonl_path"], out, overwrite=True, progress=False,
+                        **spec.get("build_kw", {}))
     build_s, build_cpu = time.perf_counter() - t, C.cpu_seconds() - cpu
     peak = C.peak_rss_self()
     st = idx.stats()
@@ -330,6 +331,9 @@ WORKERS = {"ours_build": worker_ours_build, "ours": worker_ours, "sa": worker_sa
 def worker_main(name: str, spec_path: str, result_path: str) -> int:
     with open(spec_path, "rb") as f:
         spec = pickle.load(f)
+    if "@" in name:                 # a profile variant: "ours_build@small_64_128"
+        name, var = name.split("@", 1)
+        spec = dict(spec, **spec["variants"][var])
     res = WORKERS[name](spec)
     with open(result_path, "w") as f:
         json.dump(res, f)
@@ -414,6 +418,9 @@ def parse_args(argv=None):
                     help="before starting, wait (up to --wait-max s) until the 1-minute load "
                          "average is at most LOAD")
     ap.add_argument("--wait-max", type=float, default=1800.0)
+    ap.add_argument("--small", action="append", default=[], metavar="SA,ISA",
+                    help="also build fmindex with --profile small and these sample rates "
+                    "(e.g. 32,64 = sdsl's; repeatable: one column each)")
     ap.add_argument("--no-sdsl", action="store_true", help="skip sdsl-lite")
     ap.add_argument("--sdsl-flags", default="-msse4.2 -mpopcnt",
                     help="extra g++ flags for the sdsl harness, built into the scratch dir "
@@ -668,6 +675,16 @@ def main(argv=None) -> int:
                 "misses": misses, "locate": locate, "locate_limit": a.locate_limit,
                 "ranges": ranges, "extract_len": a.extract_len, "docs": docs,
                 "reps": a.reps, "seed": a.seed, "chunk_us": a.chunk_us}
+        variants = {}
+        for sv in a.small:
+            sa_s, isa_s = (int(x) for x in sv.split(","))
+            key = f"small_{sa_s}_{isa_s}"
+            variants[key] = {"index_dir": str(workdir / f"fmindex_{key}"),
+                             "build_kw": {"profile": "small", "sa_sample": sa_s,
+                                          "isa_sample": isa_s}}
+            COLUMNS.insert(2 + len(variants) - 1,
+                           (f"ours_{key}", f"fmindex small {sa_s}/{isa_s}"))
+        spec["variants"] = variants
         spec_path = workdir / "spec.pkl"
         with open(spec_path, "wb") as f:
             pickle.dump(spec, f)
@@ -687,6 +704,15 @@ def main(argv=None) -> int:
         q["build_child"] = b["child"]
         systems["ours"] = q
         systems["ours_batch"] = {}
+        for key in spec["variants"]:
+            log(f"fmindex {key}: build + queries")
+            vb = run_worker(f"ours_build@{key}", spec_path, workdir, a.timeout)
+            vq = run_worker(f"ours@{key}", spec_path, workdir, a.timeout)
+            vq.update({k: vb[k] for k in ("build_s", "build_cpu_s", "index_bytes",
+                                          "index_bytes_with_metadata", "stats",
+                                          "build_timings", "version")})
+            vq["peak_rss_after_build"] = vb["child"]["maxrss_bytes"]
+            systems[f"ours_{key}"] = vq
         for key, flag, label in (("fm_index", a.no_fm_index, "fm-index"),
                                  ("sa", a.no_sa, "divsufsort SA")):
             if flag:
