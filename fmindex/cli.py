@@ -308,12 +308,13 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--text-field", default="text", help="JSONL field with the text (default: text)")
     b.add_argument("--skip-bad", action="store_true",
                    help="skip malformed records (counted and reported) instead of stopping")
-    b.add_argument("--sa-sample", type=int, default=32,
+    b.add_argument("--sa-sample", type=int, default=None,
                    help="suffix-array sample rate: locate costs at most this many steps per "
-                   "occurrence; smaller = faster locate, bigger index (default 32)")
-    b.add_argument("--isa-sample", type=int, default=64,
+                   "occurrence; smaller = faster locate, bigger index (default 32; 64 with "
+                   "--profile small)")
+    b.add_argument("--isa-sample", type=int, default=None,
                    help="inverse suffix-array sample rate: extract overhead per call "
-                   "(default 64)")
+                   "(default 64; 128 with --profile small)")
     b.add_argument("--profile", choices=("fast", "small"), default="fast",
                    help="fast (default): plain bitvectors, one cache line per wavelet-tree "
                    "level; small: RRR-compressed bitvectors, about 40%% smaller for a "

@@ -108,7 +108,7 @@ def cmd_build_tokens(args) -> int:
     idx = build_tokens(inputs, args.output, tokenizer=args.tokenizer, eos_id=args.eos_id,
                        text_field=args.text_field, shard_tokens=args.shard_tokens,
                        sa_sample=args.sa_sample, isa_sample=args.isa_sample,
-                       overwrite=args.force, progress=not args.quiet)
+                       profile=args.profile, overwrite=args.force, progress=not args.quiet)
     if not args.quiet:
         st = idx.stats()
         print(f"built {args.output}: {st['documents']:,} documents, {st['tokens']:,} tokens, "
@@ -168,8 +168,12 @@ def register(subparsers) -> None:
                    help="id reported for the end of a document (default: the tokenizer's EOS)")
     b.add_argument("--text-field", default="text")
     b.add_argument("--shard-tokens", type=int, default=None, help="tokens per shard")
-    b.add_argument("--sa-sample", type=int, default=32)
-    b.add_argument("--isa-sample", type=int, default=64)
+    b.add_argument("--sa-sample", type=int, default=None,
+                   help="suffix-array sample rate (default 32; 64 with --profile small)")
+    b.add_argument("--isa-sample", type=int, default=None,
+                   help="inverse suffix-array sample rate (default 64; 128 with --profile small)")
+    b.add_argument("--profile", choices=("fast", "small"), default="fast",
+                   help="fast: plain bitvectors; small: RRR-compressed (smaller, slower)")
     b.add_argument("-f", "--force", action="store_true", help="replace an existing index")
     b.add_argument("-q", "--quiet", action="store_true")
     b.set_defaults(fn=cmd_build_tokens)

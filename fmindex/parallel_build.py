@@ -804,8 +804,8 @@ def _run_engine(root: Path, journal: _Journal, reader: _Reader, plan: Plan, opts
 
 # ------------------------------------------------------------------------------ build
 def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = "text",
-                skip_bad: bool = False, sa_sample: int = 32, isa_sample: int = 64,
-                profile: str = "fast",
+                skip_bad: bool = False, sa_sample: Optional[int] = None,
+                isa_sample: Optional[int] = None, profile: str = "fast",
                 shard_size: "int | str | None" = None, memory: "int | str | None" = None,
                 jobs: int = 1, resume: bool = False, keep_partial: bool = False,
                 overwrite: bool = False, progress: Optional[bool] = None,
@@ -813,11 +813,13 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
     """The engine behind :func:`fmindex.build`; see its documentation."""
     from .index import INDEX_KIND, Index
     out = Path(out_dir)
-    if int(sa_sample) < 1 or int(isa_sample) < 1:
-        raise ValueError("sa_sample and isa_sample must be >= 1")
-    from .shard import PROFILES
+    from .shard import PROFILE_SAMPLING, PROFILES
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    sa_sample = PROFILE_SAMPLING[profile][0] if sa_sample is None else sa_sample
+    isa_sample = PROFILE_SAMPLING[profile][1] if isa_sample is None else isa_sample
+    if int(sa_sample) < 1 or int(isa_sample) < 1:
+        raise ValueError("sa_sample and isa_sample must be >= 1")
     plan = plan_build(memory, jobs, shard_size)
     if out.exists():
         if not overwrite:

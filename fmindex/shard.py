@@ -33,6 +33,9 @@ META_BLOCK_DOCS = 64
 # docs/design.md section 7 for the measurements behind the choice.
 PROFILES = ("fast", "small")
 SMALL_BLOCK_SHIFT = 18
+# default (sa_sample, isa_sample) of each profile: "small" samples half as often, which
+# halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
+PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
 WT_BITS_KINDS = ("plain", "rrr63")
 
 # array file -> dtype; every shard has all of them

@@ -246,7 +246,7 @@ def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: st
 
 # --------------------------------------------------------------------------- build
 def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path, *,
-                      sa_sample: int = 32, isa_sample: int = 64,
+                      sa_sample: int = 32, isa_sample: int = 64, profile: str = "fast",
                       timings: Optional[Dict[str, float]] = None) -> dict:
     """One token shard over ``docs`` (unsigned token-id arrays, original order).  The list is
     emptied once its arrays are concatenated (the caller's references go with it)."""
@@ -289,14 +289,15 @@ def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path,
     return build_shard_from_symbols(
         holder, doc_starts, 0, max(sigma, 2), metas, out_dir, alphabet="tokens",
         sa_sample=sa_sample, isa_sample=isa_sample, timings=timings,
-        extra_arrays={"vocab": vocab},
+        wt_bits="rrr63" if profile == "small" else "plain", extra_arrays={"vocab": vocab},
         extra_params={"reversed": 1, "num_tokens": total, "n_vocab": int(vocab.shape[0])})
 
 
 def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = None,
                  eos_id: Optional[int] = None, doc_lengths: Optional[Sequence[int]] = None,
                  text_field: str = "text", shard_tokens: Optional[int] = None,
-                 sa_sample: int = 32, isa_sample: int = 64, overwrite: bool = False,
+                 sa_sample: Optional[int] = None, isa_sample: Optional[int] = None,
+                 profile: str = "fast", overwrite: bool = False,
                  progress: Optional[bool] = None) -> "TokenIndex":
     """Build a token index in ``out_dir`` and open it.
 
@@ -310,8 +311,15 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
     :param eos_id: the id reported for "end of document" in distributions (default: the
         tokenizer's EOS id, else -1).
     :param shard_tokens: tokens per shard (default 2^29).
+    :param profile: ``"fast"`` (plain bitvectors) or ``"small"`` (RRR-compressed tree
+        bits; sampling defaults 64/128 instead of 32/64), as for byte indexes.
     """
     out = Path(out_dir)
+    from .shard import PROFILE_SAMPLING, PROFILES
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    sa_sample = PROFILE_SAMPLING[profile][0] if sa_sample is None else sa_sample
+    isa_sample = PROFILE_SAMPLING[profile][1] if isa_sample is None else isa_sample
     if int(sa_sample) < 1 or int(isa_sample) < 1:
         raise ValueError("sa_sample and isa_sample must be >= 1")
     limit = int(shard_tokens or DEFAULT_SHARD_TOKENS)
@@ -348,7 +356,8 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
             if show:
                 print(f"building {name}: {len(docs)} documents, {n_tok} tokens", file=sys.stderr)
             man = build_token_shard(docs, metas, sdir, sa_sample=int(sa_sample),
-                                    isa_sample=int(isa_sample), timings=timings)
+                                    isa_sample=int(isa_sample), profile=profile,
+                                    timings=timings)
             fmt.fsync_dir(sdir)
             p = man["params"]
             shards.append({"dir": name, "n_docs": p["n_docs"], "num_tokens": p["num_tokens"]})
@@ -383,7 +392,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
             "tokenizer": tok.name if tok is not None else None,
             "eos_id": int(eos_id),
             "params": {"sa_sample": int(sa_sample), "isa_sample": int(isa_sample),
-                       "shard_tokens": limit, "text_field": text_field},
+                       "profile": profile, "shard_tokens": limit, "text_field": text_field},
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "build_seconds": round(time.perf_counter() - t_start, 3),
         }

@@ -119,9 +119,10 @@ BIG_IDS = [0, 1, 65535, 123456789, 2 ** 32 - 1]
 SMALL_IDS = [1, 2, 3, 4, 5]
 
 
-def build(docs, tmp, shard_tokens=None, dtype=np.uint32):
+def build(docs, tmp, shard_tokens=None, dtype=np.uint32, profile="fast"):
     arrays = [np.asarray(d, dtype=dtype) for d in docs]
-    return build_tokens(arrays, Path(tmp) / "idx", eos_id=EOS, shard_tokens=shard_tokens)
+    return build_tokens(arrays, Path(tmp) / "idx", eos_id=EOS, shard_tokens=shard_tokens,
+                        profile=profile)
 
 
 def queries_for(docs, rng_ids, extra=()):
@@ -180,14 +181,17 @@ def check_all(idx, docs, ids):
             assert idx.extract(i, 1, len(d) - 1).tolist() == d[1:-1]
 
 
+@pytest.mark.parametrize("profile", ["fast", "small"])
 @pytest.mark.parametrize("ids", [SMALL_IDS, BIG_IDS], ids=["small-ids", "u32-ids"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_oracle_token_queries(ids, data):
+def test_oracle_token_queries(ids, profile, data):
     docs = data.draw(corpora(ids))
     shard_tokens = data.draw(st.sampled_from([None, 40]))
     with tempfile.TemporaryDirectory() as tmp:
-        idx = build(docs, tmp, shard_tokens=shard_tokens)
+        idx = build(docs, tmp, shard_tokens=shard_tokens, profile=profile)
+        assert idx.shards[0].shard.params["wt_bits"] == ("rrr63" if profile == "small"
+                                                          else "plain")
         check_all(idx, docs, ids)
 
 

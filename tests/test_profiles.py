@@ -1,0 +1,163 @@
+"""Build profiles: "small" (RRR-compressed tree bits) answers exactly like "fast", is
+smaller, keeps its parameters through add / reopen, and refuses a damaged payload."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fmindex
+from fmindex.builder import add
+from fmindex.corpus import Documents
+from fmindex.errors import CorruptIndexError, IndexFormatError
+
+SAMPLE = Path(os.environ.get("FMINDEX_SAMPLE_DIR",
+                             Path(__file__).resolve().parents[2] / "shared/corpora/sample"))
+MOBY = SAMPLE / "en_moby_dick.jsonl.gz"
+SHARD = "shard-00000"
+
+
+def moby_docs() -> list:
+    if not MOBY.exists():
+        pytest.skip(f"sample corpus not found: {MOBY}")
+    with gzip.open(MOBY, "rt", encoding="utf-8") as fh:
+        return [json.loads(line)["text"].encode() for line in fh]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """Moby Dick (real English, 1.2 MB) as a fast and as a small index."""
+    docs = moby_docs()
+    root = tmp_path_factory.mktemp("profiles")
+    fast = fmindex.build(MOBY, root / "fast", progress=False)
+    small = fmindex.build(MOBY, root / "small", profile="small", progress=False)
+    return docs, fast, small, root
+
+
+def test_small_answers_like_fast_and_the_text(pair):
+    docs, fast, small, _ = pair
+    rng = np.random.default_rng(11)
+    pats = [b"whale", b"Ahab", b"the", b"e", b"Queequeg's", b"\n", b"zzzzq", b"white whale"]
+    for _ in range(150):
+        d = docs[int(rng.integers(0, len(docs)))]
+        if len(d) < 2:
+            continue
+        i = int(rng.integers(0, len(d) - 1))
+        pats.append(d[i:i + int(rng.integers(1, 40))])
+    counts = small.count_many(pats)
+    for p, c in zip(pats, counts):
+        want = sum(doc.count(p) if len(p) == 1 else _overlapping(doc, p) for doc in docs)
+        assert small.count(p) == fast.count(p) == c == want, p
+    for p in (b"whale", b"Ahab", b"Starbuck"):
+        got = sorted(map(tuple, small.locate(p).tolist()))
+        assert got == sorted(map(tuple, fast.locate(p).tolist()))
+        assert all(docs[d][o:o + len(p)] == p for d, o in got)
+    for d in range(0, len(docs), 7):
+        assert small.document(d).data == docs[d]
+        n = len(docs[d])
+        assert small.extract(d, n // 3, n // 3 + 500) == docs[d][n // 3:n // 3 + 500]
+
+
+def _overlapping(doc: bytes, p: bytes) -> int:
+    n, i = 0, doc.find(p)
+    while i >= 0:
+        n += 1
+        i = doc.find(p, i + 1)
+    return n
+
+
+def test_small_is_smaller_with_its_own_sampling(pair):
+    _, fast, small, _ = pair
+    fs, ss = fast.stats(), small.stats()
+    assert (fs["profile"], ss["profile"]) == ("fast", "small")
+    assert (ss["sa_sample"], ss["isa_sample"]) == (64, 128)
+    assert (fs["sa_sample"], fs["isa_sample"]) == (32, 64)
+    tree = "bwt (wavelet tree)"
+    assert ss["components"][tree] < 0.75 * fs["components"][tree]
+    assert ss["index_bytes"] < 0.75 * fs["index_bytes"]
+
+
+def test_explicit_sampling_and_bad_profile(tmp_path):
+    docs = [b"abracadabra", b"cadabra abra"]
+    idx = fmindex.build(Documents(docs), tmp_path / "a", profile="small", sa_sample=4,
+                        isa_sample=8, progress=False)
+    st = idx.stats()
+    assert (st["profile"], st["sa_sample"], st["isa_sample"]) == ("small", 4, 8)
+    assert idx.count("abra") == 4 and sorted(map(tuple, idx.locate("abra").tolist())) == \
+        [(0, 0), (0, 7), (1, 3), (1, 8)]
+    with pytest.raises(ValueError, match="profile"):
+        fmindex.build(Documents(docs), tmp_path / "b", profile="tiny", progress=False)
+    assert not (tmp_path / "b").exists()
+
+
+def test_add_keeps_the_profile(tmp_path):
+    idx = fmindex.build(Documents([b"first document", b"second one"]), tmp_path / "i",
+                        profile="small", progress=False)
+    idx.close()
+    idx = add(tmp_path / "i", Documents([b"third document here"]), progress=False)
+    assert idx.num_shards == 2
+    assert all(s.params["wt_bits"] == "rrr63" for s in idx.shards)
+    assert idx.count("document") == 2
+    assert idx.document(2).data == b"third document here"
+
+
+@pytest.fixture
+def small_copy(pair, tmp_path):
+    dst = tmp_path / "idx"
+    shutil.copytree(pair[3] / "small", dst)
+    return dst
+
+
+def test_damaged_payload_is_refused(small_copy):
+    path = small_copy / SHARD / "wt_payload.arr"
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IndexFormatError):
+        fmindex.open(small_copy, verify=True)
+    # unverified: wrong answers are possible, a crash is not
+    with fmindex.open(small_copy, verify=False) as idx:
+        for p in ("whale", "the", "Ahab", "a", "sea"):
+            idx.count(p)
+            idx.locate(p, limit=50)
+        idx.document(3)
+
+
+def test_missing_or_inconsistent_payload_is_refused(small_copy):
+    shard_json = small_copy / SHARD / "shard.json"
+    man = json.loads(shard_json.read_bytes())
+    man["params"]["wt_bits"] = "rrr64"
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="tree bit layout"):
+        fmindex.open(small_copy)
+    man["params"]["wt_bits"] = "rrr63"
+    man["extra_arrays"] = []
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="RRR"):
+        fmindex.open(small_copy)
+    (small_copy / SHARD / "wt_payload.arr").unlink()
+    man["extra_arrays"] = ["wt_payload"]
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(IndexFormatError):
+        fmindex.open(small_copy)
+
+
+def test_cli_build_small_and_stats(tmp_path):
+    if not MOBY.exists():
+        pytest.skip("sample corpus missing")
+    out = tmp_path / "cli"
+    r = subprocess.run([sys.executable, "-m", "fmindex", "build", str(MOBY), "-o", str(out),
+                        "--profile", "small", "-q"], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "fmindex", "stats", str(out)],
+                       capture_output=True, timeout=60, text=True)
+    assert r.returncode == 0 and "profile         small" in r.stdout, r.stdout
+    assert "SA every 64, ISA every 128" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "fmindex", "count", str(out), "white whale"],
+                       capture_output=True, timeout=60, text=True)
+    assert r.returncode == 0 and r.stdout.split()[0].replace(",", "").isdigit(), r.stdout
