@@ -15,8 +15,12 @@ Outputs, all in one pass over SA (sequential) with random reads of T:
   * ISA samples           row of each position k * isa_rate, bit-packed
   * doc_end_rows          row of the separator ending each document, bit-packed
 """
+import os
+
 import numpy as np
 cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.string cimport memmove
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t, uint8_t
 from packed_ints cimport packed_words, packed_set, bits_needed
 from sampled_rows cimport ROW_BLOCK_SHIFT
@@ -60,12 +64,111 @@ cdef inline uint64_t _upper_bound(const uint64_t *a, uint64_t n, uint64_t x) noe
     return lo
 
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FM_BWT_ATOMIC_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+    #else
+    #define FM_BWT_ATOMIC_OR(p, v) (*(p) |= (v))
+    #endif
+    """
+    void _atomic_or "FM_BWT_ATOMIC_OR"(uint64_t *p, uint64_t v) noexcept nogil
+
+
+cdef inline void _packed_set_atomic(uint64_t *words, unsigned int width, uint64_t i,
+                                    uint64_t v) noexcept nogil:
+    """packed_set for words that another thread may be writing too (OR is all it does)."""
+    cdef uint64_t bit = i * width
+    cdef uint64_t q = bit >> 6
+    cdef unsigned int r = <unsigned int>(bit & 63)
+    _atomic_or(&words[q], v << r)
+    if r + width > 64:
+        _atomic_or(&words[q + 1], v >> (64 - r))
+
+
+ctypedef struct _pass_t:
+    uint64_t sep, sa_rate, isa_rate, sa_mask, isa_mask, n_docs
+    unsigned int sa_sh, isa_sh, sa_w, row_w
+    bint sa_pow2, isa_pow2
+    const uint64_t *ds
+    uint64_t *saw
+    uint8_t *lw
+    uint32_t *pw
+    uint64_t *iw
+    uint64_t *ew
+
+
+cdef inline bint _is_sample(uint64_t p, bint pow2, uint64_t mask, uint64_t rate) noexcept nogil:
+    return (p & mask) == 0 if pow2 else p % rate == 0
+
+
+cdef uint64_t _count_samples(const sa_t *SA, uint64_t r_begin, uint64_t r_end,
+                             const _pass_t *a) noexcept nogil:
+    """SA samples among rows [r_begin, r_end) (row r is suffix SA[r - 1])."""
+    cdef uint64_t r, c = 0
+    for r in range(r_begin, r_end):
+        c += _is_sample(<uint64_t>SA[r - 1], a.sa_pow2, a.sa_mask, a.sa_rate)
+    return c
+
+
+cdef uint64_t _bwt_part(const text_t *T, const sa_t *SA, text_t *dst, uint64_t r_begin,
+                    uint64_t r_end, uint64_t j, const _pass_t *a, uint64_t *r0,
+                    uint64_t *seps_out) noexcept nogil:
+    """Rows [r_begin, r_end): BWT symbol of row r to dst[r], SA samples from number j on
+    (returns the number after the last one),
+    ISA samples and document-end rows.  The packed arrays are shared with the other parts
+    (atomic OR); the caller picks part bounds at multiples of 256 rows, so the SampledRows
+    block counts ``pw`` of different parts never coincide."""
+    cdef uint64_t r, p, q, pf, d, seps = 0
+    cdef uint64_t pf_end = r_end - _PF_DIST if r_end > r_begin + _PF_DIST else r_begin
+    cdef text_t sep = <text_t>a.sep
+    for r in range(r_begin, r_end):
+        # T[SA[r-1]-1] is a cache miss: request the symbol of a row ahead
+        if r < pf_end:
+            pf = <uint64_t>SA[r - 1 + _PF_DIST]
+            _prefetch(T + pf - (pf > 0))
+        p = <uint64_t>SA[r - 1]
+        if p == 0:
+            dst[r] = sep
+            r0[0] = r
+        else:
+            dst[r] = T[p - 1]
+        if _is_sample(p, a.sa_pow2, a.sa_mask, a.sa_rate):
+            q = (p >> a.sa_sh) if a.sa_pow2 else p // a.sa_rate
+            a.lw[j] = <uint8_t>(r & 255)
+            _packed_set_atomic(a.saw, a.sa_w, j, q)
+            a.pw[(r >> ROW_BLOCK_SHIFT) + 1] += 1
+            j += 1
+        if _is_sample(p, a.isa_pow2, a.isa_mask, a.isa_rate):
+            q = (p >> a.isa_sh) if a.isa_pow2 else p // a.isa_rate
+            _packed_set_atomic(a.iw, a.row_w, q, r)
+        if T[p] == sep:
+            d = _upper_bound(a.ds, a.n_docs + 1, p) - 1
+            _packed_set_atomic(a.ew, a.row_w, d, r)
+            seps += 1
+    seps_out[0] = seps
+    return j
+
+
+def _threads(num_threads):
+    """``num_threads`` if >= 1, else the CPUs this process may run on."""
+    if num_threads is not None and num_threads >= 1:
+        return int(num_threads)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa_rate,
-                          uint64_t isa_rate, const uint64_t[::1] doc_starts):
+                          uint64_t isa_rate, const uint64_t[::1] doc_starts, num_threads=None,
+                          uint64_t min_part_rows=1 << 20):
     """One pass over SA; returns a dict of arrays and parameters (see module docstring).
 
     SA is overwritten: on return its memory holds BWT rows 1..N (``bwt_tail``, a view of
     SA's buffer; copy it and drop SA to release the rest); row 0 is ``bwt_first``.
+    ``num_threads`` (default: all CPUs) threads share the rows, each at least
+    ``min_part_rows`` of them; the result does not depend on either.
     """
     cdef uint64_t N = T.shape[0]
     if N == 0 or <uint64_t>SA.shape[0] != N:
@@ -104,41 +207,73 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     cdef uint32_t[::1] pw = prefix
     cdef uint64_t[::1] iw = isa_words
     cdef uint64_t[::1] ew = end_words
-    cdef uint64_t r, p, j = 0, r0 = 0, d, seps = 0
-    cdef const uint64_t *ds = &doc_starts[0]
+    cdef _pass_t a
+    a.sep = sep
+    a.sa_rate = sa_rate
+    a.isa_rate = isa_rate
     # power-of-two rates (the defaults) test with a mask, others with a division
-    cdef bint sa_pow2 = (sa_rate & (sa_rate - 1)) == 0
-    cdef bint isa_pow2 = (isa_rate & (isa_rate - 1)) == 0
-    cdef uint64_t sa_mask = sa_rate - 1, isa_mask = isa_rate - 1
-    cdef unsigned int sa_sh = bits_needed(sa_rate) - 1, isa_sh = bits_needed(isa_rate) - 1
-    cdef uint64_t q, pf
-    cdef uint64_t pf_end = rows - _PF_DIST if rows > _PF_DIST else 1
-    cdef const text_t *Tp = &T[0]
+    a.sa_pow2 = (sa_rate & (sa_rate - 1)) == 0
+    a.isa_pow2 = (isa_rate & (isa_rate - 1)) == 0
+    a.sa_mask = sa_rate - 1
+    a.isa_mask = isa_rate - 1
+    a.sa_sh = bits_needed(sa_rate) - 1
+    a.isa_sh = bits_needed(isa_rate) - 1
+    a.sa_w = sa_w
+    a.row_w = row_w
+    a.n_docs = n_docs
+    a.ds = &doc_starts[0]
+    a.saw = &saw[0]
+    a.lw = &lw[0] if n_marks else NULL
+    a.pw = &pw[0]
+    a.iw = &iw[0]
+    a.ew = &ew[0]
+    # Parts of the rows, one per thread, cut at multiples of 256 rows.  Part 0 writes row
+    # r to symbol slot r - 1 (see above); part t >= 1 starts at row R_t and writes row r to
+    # symbol (r - R_t) counted from the first byte of SA[R_t - 1], its first entry read:
+    # inside its own consumed entries (a symbol is never wider than an SA entry).  Those
+    # blocks are moved down into place after the pass.  The SA samples of a part are
+    # numbered from the count of samples in the parts before it (a first, sequential pass).
+    cdef int nt = _threads(num_threads)
+    if N // max(min_part_rows, 256) < <uint64_t>nt:     # parts of at least min_part_rows
+        nt = max(1, <int>(N // max(min_part_rows, 256)))
+    cdef uint64_t[::1] bounds = np.zeros(nt + 1, dtype=np.uint64)
+    cdef uint64_t[::1] jstart = np.zeros(nt + 1, dtype=np.uint64)
+    cdef uint64_t[::1] r0s = np.zeros(nt, dtype=np.uint64)
+    cdef uint64_t[::1] sepc = np.zeros(nt, dtype=np.uint64)
+    cdef uint64_t[::1] jend = np.zeros(nt, dtype=np.uint64)
+    cdef int t
+    bounds[0] = 1
+    for t in range(1, nt):
+        bounds[t] = ((rows * <uint64_t>t // <uint64_t>nt) >> ROW_BLOCK_SHIFT) << ROW_BLOCK_SHIFT
+    bounds[nt] = rows
+    cdef Py_ssize_t ti
+    cdef text_t *dst
+    if nt > 1:
+        for ti in prange(nt, nogil=True, schedule="static", chunksize=1, num_threads=nt):
+            jstart[ti + 1] = _count_samples(&SA[0], bounds[ti], bounds[ti + 1], &a)
+        for t in range(nt):
+            jstart[t + 1] += jstart[t]
+    for ti in prange(nt, nogil=True, schedule="static", chunksize=1, num_threads=nt):
+        if ti == 0:
+            dst = B
+        else:
+            dst = (<text_t *>&SA[bounds[ti] - 1]) - bounds[ti]
+        jend[ti] = _bwt_part(&T[0], &SA[0], dst, bounds[ti], bounds[ti + 1], jstart[ti], &a,
+                             &r0s[ti], &sepc[ti])
+    cdef uint64_t r0 = 0, seps = 0
+    cdef bint counts_ok = True
     with nogil:
-        for r in range(1, rows):
-            # T[SA[r-1]-1] is a cache miss: request the symbol of a row ahead
-            if r < pf_end:
-                pf = <uint64_t>SA[r - 1 + _PF_DIST]
-                _prefetch(Tp + pf - (pf > 0))
-            p = <uint64_t>SA[r - 1]
-            if p == 0:
-                B[r] = <text_t>sep
-                r0 = r
-            else:
-                B[r] = Tp[p - 1]
-            if (sa_pow2 and (p & sa_mask) == 0) or (not sa_pow2 and p % sa_rate == 0):
-                q = (p >> sa_sh) if sa_pow2 else p // sa_rate
-                lw[j] = <uint8_t>(r & 255)
-                packed_set(&saw[0], sa_w, j, q)
-                pw[(r >> ROW_BLOCK_SHIFT) + 1] += 1
-                j += 1
-            if (isa_pow2 and (p & isa_mask) == 0) or (not isa_pow2 and p % isa_rate == 0):
-                q = (p >> isa_sh) if isa_pow2 else p // isa_rate
-                packed_set(&iw[0], row_w, q, r)
-            if Tp[p] == sep:
-                d = _upper_bound(ds, n_docs + 1, p) - 1
-                packed_set(&ew[0], row_w, d, r)
-                seps += 1
+        for t in range(1, nt):
+            memmove(<void *>(B + bounds[t]), <const void *>(&SA[bounds[t] - 1]),
+                    (bounds[t + 1] - bounds[t]) * sizeof(text_t))
+        for t in range(nt):
+            seps += sepc[t]
+            if r0s[t]:
+                r0 = r0s[t]
+            # each part must have produced exactly the samples counted for it
+            if t + 1 < nt and jend[t] != jstart[t + 1]:
+                counts_ok = False
+    cdef uint64_t j = jend[nt - 1] if counts_ok else 0
     bwt_tail = np.asarray(SA).view(dtype)[:N]
     if j != n_marks or seps != n_docs:
         raise RuntimeError(f"internal error: {j} SA samples (expected {n_marks}), "
