@@ -19,7 +19,7 @@ from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_pre
                           WT_CODE_BITS)
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
-from fm_shard cimport fm_shard_t, symbol_t
+from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range
 
 cdef enum:
     LANES = 24
@@ -318,6 +318,10 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                     continue
                 q.s = 0
                 q.e = fm.n_rows
+                if symbol_t is uint8_t:
+                    if fm.pair_rows != NULL and q.k >= 2:   # last two bytes: one lookup
+                        fm_pair_range(fm, q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e)
+                        q.k -= 2
                 if not _search_next_symbol(fm, q):
                     out[q.slot] = <int64_t>(q.e - q.s)
                     q.slot = -1

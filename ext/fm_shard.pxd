@@ -31,6 +31,7 @@ ctypedef struct fm_shard_t:
     packed_t doc_end_rows      # row of the separator that ends document d
     const uint64_t *doc_starts # (n_docs + 1,) start of each document in T; last = N
     uint64_t n_docs
+    const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -46,14 +47,39 @@ cdef inline uint64_t fm_lf(const fm_shard_t *fm, uint64_t row, uint32_t *c) noex
     return r if r < fm.n_rows else fm.n_rows - 1     # clamp: only a damaged index needs it
 
 
+cdef inline void fm_pair_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uint64_t *s,
+                               uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with bytes a, b, from the pair table (Bowtie's "ftab"
+    for 2 symbols): pair_rows[a * 257 + j] = first row of the suffixes "a x" with x >= j,
+    so the range is [pair_rows[a*257+b], pair_rows[a*257+b+1]).  Empty if a or b is sep."""
+    if a == fm.sep or b == fm.sep or a > 255 or b > 255:
+        s[0] = 0
+        e[0] = 0
+        return
+    s[0] = fm.pair_rows[a * 257 + b]
+    e[0] = fm.pair_rows[a * 257 + b + 1]
+    if e[0] > fm.n_rows:            # only a damaged (unverified) index gets here
+        e[0] = fm.n_rows
+    if s[0] > e[0]:
+        s[0] = e[0]
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
 
-    O(m * H0) cache lines.
+    O(m * H0) cache lines; the last two bytes come from the pair table when the shard
+    has one.
     """
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
+    if symbol_t is uint8_t:
+        if fm.pair_rows != NULL and m >= 2:
+            fm_pair_range(fm, P[m - 2], P[m - 1], &s, &e)
+            k = m - 2
+            if s >= e:
+                sp[0] = 0
+                return 0
     while k > 0:
         k -= 1
         c = P[k]
@@ -175,4 +201,11 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     packed_init(&fm.doc_end_rows, &ends[0], params["row_width"], starts.shape[0] - 1)
     fm.doc_starts = &starts[0]
     fm.n_docs = starts.shape[0] - 1
+    cdef const uint32_t[::1] pairs
+    fm.pair_rows = NULL
+    if "pair_rows" in arrays:
+        pairs = arrays["pair_rows"]
+        if pairs.shape[0] != 256 * 257:
+            raise ValueError("pair table has the wrong size")
+        fm.pair_rows = &pairs[0]
     return 0

@@ -12,6 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
+from wavelet_tree cimport wt_rank
 
 cnp.import_array()
 
@@ -102,6 +103,25 @@ cdef class FMShard:
             if hi > n:
                 hi = n
             fm_count_batch(&self.fm, base, &offsets[lo], hi - lo, total, &o[lo])
+        return out
+
+    def pair_rows_table(self):
+        """The pair table of this (byte) shard: uint32 (256 * 257,), entry a * 257 + j =
+        C[a] + rank_a(C[j]) = first row of the suffixes "a x" with x >= j."""
+        if self.fm.wt.sigma > 257 or self.fm.n_rows >= (<uint64_t>1 << 32):
+            raise ValueError("pair tables are for byte shards of < 2^32 rows")
+        out = np.zeros(256 * 257, dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        cdef uint32_t a, j
+        cdef uint64_t lo, hi, cj
+        with nogil:
+            for a in range(256):
+                for j in range(257):
+                    cj = self.fm.C[j] if j <= self.fm.wt.sigma else self.fm.n_rows
+                    if a == self.fm.sep or a >= self.fm.wt.sigma or self.fm.C[a + 1] == self.fm.C[a]:
+                        o[a * 257 + j] = <uint32_t>self.fm.C[a]
+                    else:
+                        o[a * 257 + j] = <uint32_t>(self.fm.C[a] + wt_rank(&self.fm.wt, a, cj))
         return out
 
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):

@@ -36,6 +36,10 @@ SMALL_BLOCK_SHIFT = 18
 # default (sa_sample, isa_sample) of each profile: "small" samples half as often, which
 # halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
 PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
+# byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
+# the row range of every 2-byte string, so a count starts two steps in); below it, the
+# table would be a visible share of the index and the searches are cache-resident anyway
+PAIR_TABLE_MIN_ROWS = 1 << 24
 WT_BITS_KINDS = ("plain", "rrr63")
 
 # array file -> dtype; every shard has all of them
@@ -59,11 +63,13 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
 EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "vocab": "<u4",                     # token shards: token id of each compact symbol id
     "wt_payload": "<u8",                # profile "small": RRR offsets of the tree bits
+    "pair_rows": "<u4",                 # byte shards >= PAIR_TABLE_MIN_ROWS: 2-byte ranges
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
-    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_nodes", "wt_roots", "wt_table", "C"),
+    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_nodes", "wt_roots", "wt_table", "C",
+                           "pair_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts",),
@@ -236,6 +242,12 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "meta_block_docs": META_BLOCK_DOCS,
     }
     params.update(extra_params or {})
+    if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
+        # the pair table, from the finished index itself: C[a] + rank_a(C[j])
+        mem = {**arrays, **extra_arrays}
+        extra_arrays["pair_rows"] = FMShard(mem, params).pair_rows_table()
+        files["pair_rows"] = fmt.write_array(out_dir / "pair_rows.arr", "pair_rows",
+                                             extra_arrays["pair_rows"])
     manifest = {"format": SHARD_KIND, "format_version": [fmt.FORMAT_MAJOR, fmt.FORMAT_MINOR],
                 "params": params, "files": files, "extra_arrays": sorted(extra_arrays)}
     fmt.write_json(out_dir / "shard.json", manifest)
@@ -381,6 +393,13 @@ class Shard:
                "ISA samples", sp)
         _check(a["doc_end_rows"].shape[0] == (k * p["row_width"] + 63) // 64 + 1, "doc ends", sp)
         _check(2 ** p["row_width"] >= n_rows and p["row_width"] <= 57, "row width", sp)
+        if "pair_rows" in a:
+            pr = a["pair_rows"]
+            _check(p["alphabet"] == "bytes" and pr.shape[0] == 256 * 257, "pair table size", sp)
+            t = pr.reshape(256, 257).astype(np.int64)
+            _check(bool(np.all(np.diff(t, axis=1) >= 0)) and int(t.max()) <= n_rows
+                   and bool(np.array_equal(t[:, 0], a["C"][:256].astype(np.int64))),
+                   "pair table", sp)
         ds = a["doc_starts"]
         _check(ds.shape[0] == k + 1 and int(ds[0]) == 0 and int(ds[-1]) == n_txt, "doc starts", sp)
         _check(bool(np.all(ds[1:] > ds[:-1])), "doc starts order", sp)

@@ -17,7 +17,7 @@ SAMPLE_DIR = Path(os.environ.get("FMINDEX_SAMPLE_DIR",
                                  Path(__file__).resolve().parents[2] / "shared/corpora/sample"))
 
 _counter = [0]
-_PROFILE = {"profile": "fast"}     # set by the block_shift fixture
+_PROFILE = {"profile": "fast", "pairs": False}     # set by the block_shift fixture
 
 
 def build(tmp_path_factory, docs, **kw):
@@ -82,18 +82,23 @@ def patterns_for(docs, data):
     return pats
 
 
-@pytest.fixture(params=[("fast", 16), ("fast", 3), ("fast", 6), ("small", 18), ("small", 3)],
-                ids=["fast-blocks64k", "fast-blocks8", "fast-blocks64", "small-blocks256k",
-                     "small-blocks8"])
+@pytest.fixture(params=[("fast", 16, False), ("fast", 3, True), ("fast", 6, False),
+                        ("small", 18, True), ("small", 3, False)],
+                ids=["fast-blocks64k", "fast-blocks8-pairs", "fast-blocks64",
+                     "small-blocks256k-pairs", "small-blocks8"])
 def block_shift(request, monkeypatch):
-    """Build profile and wavelet-tree block size of byte shards: the defaults, and tiny
-    blocks so that small corpora span many blocks (block boundaries inside ranges, absent
-    symbols...).  "small" stores the tree bits RRR-compressed."""
+    """Build profile, wavelet-tree block size and pair table of byte shards: the defaults,
+    and tiny blocks so that small corpora span many blocks (block boundaries inside
+    ranges, absent symbols...).  "small" stores the tree bits RRR-compressed; "pairs"
+    forces the 2-byte pair table, which only large shards get by default."""
     import fmindex.shard
-    profile, shift = request.param
+    profile, shift, pairs = request.param
     monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", shift)
     monkeypatch.setattr(fmindex.shard, "SMALL_BLOCK_SHIFT", shift)
+    if pairs:
+        monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setitem(_PROFILE, "profile", profile)
+    monkeypatch.setitem(_PROFILE, "pairs", pairs)
     return shift
 
 
@@ -104,6 +109,7 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
     assert idx.shards[0].params["wt_block_shift"] == block_shift
     assert idx.shards[0].params["wt_bits"] == ("rrr63" if _PROFILE["profile"] == "small" else "plain")
+    assert ("pair_rows" in idx.shards[0].arrays) == _PROFILE["pairs"]
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):

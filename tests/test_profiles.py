@@ -161,3 +161,26 @@ def test_cli_build_small_and_stats(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fmindex", "count", str(out), "white whale"],
                        capture_output=True, timeout=60, text=True)
     assert r.returncode == 0 and r.stdout.split()[0].replace(",", "").isdigit(), r.stdout
+
+
+def test_pair_table_answers_and_damage(tmp_path, monkeypatch):
+    """The 2-byte pair table (large shards only; forced here) gives the same counts, and a
+    damaged one is refused even unverified (its invariants are checked on open)."""
+    import fmindex.shard
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    idx = fmindex.build(Documents(docs), tmp_path / "p", progress=False)
+    assert "pair_rows" in idx.shards[0].arrays
+    pats = [b"th", b"he", b"e ", b"wh", b"whale", b"Ah", b"\xff\xfe", b"q", b"xyz", b"the sea"]
+    for p in pats:
+        assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    idx.close()
+    path = tmp_path / "p" / SHARD / "pair_rows.arr"
+    raw = bytearray(path.read_bytes())
+    raw[64 + 4 * (ord("t") * 257 + 5):64 + 4 * (ord("t") * 257 + 6)] = b"\xff\xff\xff\x7f"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError, match="pair table"):
+        fmindex.open(tmp_path / "p", verify=False)
+    with pytest.raises(IndexFormatError):
+        fmindex.open(tmp_path / "p", verify=True)
