@@ -35,6 +35,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef FM_SAIS_PROFILE
 #include <stdio.h>
 #include <time.h>
@@ -239,6 +242,25 @@ FM_PHASE void FN(count_symbols)(const TT *T, SI n, SI *C, SI k)
 #else
     for (SI i = 0; i < n; ++i) C[T[i]]++;
 #endif
+}
+
+/* SA[0..n) = 0.  At the first level SA is fresh memory and the page faults
+ * dominate: large arrays are cleared by all threads (OpenMP builds). */
+static void FN(zero)(SI *SA, SI n)
+{
+#ifdef _OPENMP
+    if (n >= ((SI)1 << 22) && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        const int64_t step = (int64_t)1 << 20;
+        const int64_t parts = ((int64_t)n + step - 1) / step;
+#pragma omp parallel for schedule(static)
+        for (int64_t t = 0; t < parts; ++t) {
+            int64_t lo = t * step, hi = lo + step < (int64_t)n ? lo + step : (int64_t)n;
+            memset(SA + lo, 0, (size_t)(hi - lo) * sizeof(SI));
+        }
+        return;
+    }
+#endif
+    memset(SA, 0, (size_t)n * sizeof(SI));
 }
 
 static void FN(bucket_starts)(const SI *C, SI *B, SI k)
@@ -509,7 +531,7 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
     FN(count_symbols)(T, n, C, k);
 
     /* ---- stage 1: sort the LMS substrings */
-    memset(SA, 0, (size_t)n * sizeof(SI));
+    FN(zero)(SA, n);
     FN(bucket_ends)(C, B, k);
     SI m = FN(place_lms)(T, SA, n, B, k);
     FM_TICK("place");
