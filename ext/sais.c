@@ -38,6 +38,14 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+/* Scans of at least this many entries run on all threads (OpenMP builds). */
+#ifndef FM_SAIS_MT_MIN
+#define FM_SAIS_MT_MIN (1 << 22)
+#endif
+/* ... in chunks of this many entries */
+#ifndef FM_SAIS_MT_STEP
+#define FM_SAIS_MT_STEP ((int64_t)1 << 16)
+#endif
 #ifdef FM_SAIS_PROFILE
 #include <stdio.h>
 #include <time.h>
@@ -249,10 +257,10 @@ FM_PHASE void FN(count_symbols)(const TT *T, SI n, SI *C, SI k)
 static void FN(zero)(SI *SA, SI n)
 {
 #ifdef _OPENMP
-    if (n >= ((SI)1 << 22) && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    if (n >= (SI)FM_SAIS_MT_MIN && omp_get_max_threads() > 1 && !omp_in_parallel()) {
         const int64_t step = (int64_t)1 << 20;
         const int64_t parts = ((int64_t)n + step - 1) / step;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 4)
         for (int64_t t = 0; t < parts; ++t) {
             int64_t lo = t * step, hi = lo + step < (int64_t)n ? lo + step : (int64_t)n;
             memset(SA + lo, 0, (size_t)(hi - lo) * sizeof(SI));
@@ -435,6 +443,86 @@ static inline int FN(same_substring)(const TT *T, SI p, SI q, SI len)
 #endif
 }
 
+#ifdef _OPENMP
+/* The naming loop of name_lms on all threads: pass 1 marks, in the sign of
+ * SA[i], each sorted LMS substring that differs from its predecessor (reading
+ * only the lengths in L); pass 2 numbers the marks (per-chunk counts summed
+ * first) and writes L[p >> 1] = ~name.  Same names as the sequential loop.
+ * Returns the number of names. */
+static SI FN(name_sorted_mt)(const TT *T, SI *SA, SI *L, SI m, SI last)
+{
+    const int64_t step = FM_SAIS_MT_STEP;
+    const int64_t parts = ((int64_t)m + step - 1) / step;
+    int64_t *cnt = (int64_t *)malloc((size_t)(parts + 1) * sizeof(int64_t));
+    if (cnt == NULL) {
+        /* no memory for the counts: sequential */
+        SI name = -1, pp = -1, plen = 0;
+        for (SI i = 0; i < m; ++i) {
+            SI p = SA[i], len = L[p >> 1];
+            int diff = 1;
+            if (len == plen && p != last && pp != last) diff = !FN(same_substring)(T, p, pp, len);
+            name += diff;
+            L[p >> 1] = ~name;
+            pp = p;
+            plen = len;
+        }
+        return name + 1;
+    }
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t t = 0; t < parts; ++t) {
+        SI lo = (SI)(t * step), hi = (SI)(lo + step < (int64_t)m ? lo + step : (int64_t)m);
+        SI pp = -1, plen = 0;
+        if (lo > 0) {
+            /* the predecessor belongs to another chunk, which may be marking it */
+            pp = __atomic_load_n(&SA[lo - 1], __ATOMIC_RELAXED);
+            if (pp < 0) pp = ~pp;
+            plen = L[pp >> 1];
+        }
+        int64_t c = 0;
+        for (SI i = lo; i < hi; ++i) {
+            if (FM_LIKELY(i < hi - FM_PF)) {
+                SI q = SA[i + FM_PF];
+                FM_PREFETCH_R(L + (q >> 1));
+                FM_PREFETCH_R(T + q);
+            }
+            SI p = SA[i];
+            SI len = L[p >> 1];
+            int diff = 1;
+            if (len == plen && p != last && pp != last) diff = !FN(same_substring)(T, p, pp, len);
+            if (i == hi - 1) __atomic_store_n(&SA[i], diff ? ~p : p, __ATOMIC_RELAXED);
+            else SA[i] = diff ? ~p : p;
+            c += diff;
+            pp = p;
+            plen = len;
+        }
+        cnt[t + 1] = c;
+    }
+    cnt[0] = 0;
+    for (int64_t t = 0; t < parts; ++t) cnt[t + 1] += cnt[t];
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t t = 0; t < parts; ++t) {
+        SI lo = (SI)(t * step), hi = (SI)(lo + step < (int64_t)m ? lo + step : (int64_t)m);
+        SI name = (SI)cnt[t] - 1;
+        for (SI i = lo; i < hi; ++i) {
+            if (FM_LIKELY(i < hi - FM_PF)) {
+                SI q = SA[i + FM_PF];
+                FM_PREFETCH_W(L + ((q < 0 ? ~q : q) >> 1));
+            }
+            SI p = SA[i];
+            if (p < 0) {
+                ++name;
+                p = ~p;
+                SA[i] = p;
+            }
+            L[p >> 1] = ~name;
+        }
+    }
+    SI names = (SI)cnt[parts];
+    free(cnt);
+    return names;
+}
+#endif
+
 /* Name the m sorted LMS substrings in SA[0..m); on return the reduced string
  * (names in text order) is in SA[n-m..n).  Returns the number of names. */
 FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
@@ -460,6 +548,12 @@ FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
         (void)dummy;
     }
     SI name = -1, pp = -1, plen = 0;
+#ifdef _OPENMP
+    if (m >= (SI)FM_SAIS_MT_MIN && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        name = FN(name_sorted_mt)(T, SA, L, m, last) - 1;
+        goto to_tail;
+    }
+#endif
     for (SI i = 0; i < m; ++i) {
         if (FM_LIKELY(i < m - FM_PF)) {
             SI q = SA[i + FM_PF];
@@ -475,6 +569,9 @@ FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
         pp = p;
         plen = len;
     }
+#ifdef _OPENMP
+to_tail:
+#endif
     /* names to the tail, in text order (branch-free: the slot written when v
      * is not a name is dst-1 >= j, already read) */
     SI dst = n;
@@ -484,6 +581,31 @@ FM_PHASE SI FN(name_lms)(const TT *T, SI *SA, SI n, SI m)
         dst -= (SI)(v < 0);
     }
     return name + 1;
+}
+
+/* SA[i] = S1[SA[i]] for i < m (S1 lies after SA[0..m)); entries are
+ * independent, so large arrays are mapped by all threads (OpenMP builds). */
+static void FN(map_lms)(SI *SA, const SI *S1, SI m)
+{
+#ifdef _OPENMP
+    if (m >= (SI)FM_SAIS_MT_MIN && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        const int64_t step = FM_SAIS_MT_STEP;
+        const int64_t parts = ((int64_t)m + step - 1) / step;
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int64_t t = 0; t < parts; ++t) {
+            SI lo = (SI)(t * step), hi = (SI)(lo + step < (int64_t)m ? lo + step : (int64_t)m);
+            for (SI i = lo; i < hi; ++i) {
+                if (FM_LIKELY(i < hi - FM_PF)) FM_PREFETCH_R(S1 + SA[i + FM_PF]);
+                SA[i] = S1[SA[i]];
+            }
+        }
+        return;
+    }
+#endif
+    for (SI i = 0; i < m; ++i) {
+        if (FM_LIKELY(i < m - FM_PF)) FM_PREFETCH_R(S1 + SA[i + FM_PF]);
+        SA[i] = S1[SA[i]];
+    }
 }
 
 static SI REC(sais_main)(const SI *T, SI *SA, SI n, SI k, SI fs);
@@ -591,10 +713,7 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
                 c1 = c0;
             }
         }
-        for (SI i = 0; i < m; ++i) {
-            if (FM_LIKELY(i < m - FM_PF)) FM_PREFETCH_R(S1 + SA[i + FM_PF]);
-            SA[i] = S1[SA[i]];
-        }
+        FN(map_lms)(SA, S1, m);
         FM_TICK("map");
         memset(SA + m, 0, (size_t)(n - m) * sizeof(SI));
         FN(bucket_ends)(C, B, k);
