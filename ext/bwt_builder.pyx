@@ -227,13 +227,16 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     a.pw = &pw[0]
     a.iw = &iw[0]
     a.ew = &ew[0]
-    # Parts of the rows, one per thread, cut at multiples of 256 rows.  Part 0 writes row
+    # Parts of the rows, cut at multiples of 256 rows.  Part 0 writes row
     # r to symbol slot r - 1 (see above); part t >= 1 starts at row R_t and writes row r to
     # symbol (r - R_t) counted from the first byte of SA[R_t - 1], its first entry read:
     # inside its own consumed entries (a symbol is never wider than an SA entry).  Those
     # blocks are moved down into place after the pass.  The SA samples of a part are
     # numbered from the count of samples in the parts before it (a first, sequential pass).
-    cdef int nt = _threads(num_threads)
+    # (four parts per thread, handed out dynamically: a thread that gets less CPU than
+    # the others - a busy machine - holds up the pass by one small part only)
+    cdef int nthr = _threads(num_threads)
+    cdef int nt = 4 * nthr if nthr > 1 else 1
     if N // max(min_part_rows, 256) < <uint64_t>nt:     # parts of at least min_part_rows
         nt = max(1, <int>(N // max(min_part_rows, 256)))
     cdef uint64_t[::1] bounds = np.zeros(nt + 1, dtype=np.uint64)
@@ -249,11 +252,11 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     cdef Py_ssize_t ti
     cdef text_t *dst
     if nt > 1:
-        for ti in prange(nt, nogil=True, schedule="static", chunksize=1, num_threads=nt):
+        for ti in prange(nt, nogil=True, schedule="dynamic", chunksize=1, num_threads=nthr):
             jstart[ti + 1] = _count_samples(&SA[0], bounds[ti], bounds[ti + 1], &a)
         for t in range(nt):
             jstart[t + 1] += jstart[t]
-    for ti in prange(nt, nogil=True, schedule="static", chunksize=1, num_threads=nt):
+    for ti in prange(nt, nogil=True, schedule="dynamic", chunksize=1, num_threads=nthr):
         if ti == 0:
             dst = B
         else:
