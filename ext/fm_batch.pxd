@@ -15,8 +15,9 @@ All are noexcept nogil and allocate nothing but their stack.
 """
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from bits cimport fm_prefetch
-from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_prefetch, wt_node_t, wt_root, wt_entry, wt_entry_len, WT_COUNT_SHIFT,
-                          WT_CODE_BITS)
+from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_prefetch,
+                          wtb_stage_t, wtb_access_rank1_staged, wt_node_t, wt_root, wt_entry,
+                          wt_entry_len, WT_COUNT_SHIFT, WT_CODE_BITS)
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
 from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range
@@ -33,6 +34,7 @@ ctypedef struct _walk_t:
     int64_t slot          # output slot, -1 = idle lane
     uint32_t c            # symbol found at the leaf, while ``pending``
     int pending           # leaf reached, its table entry prefetched, LF not yet finished
+    wtb_stage_t st        # RRR bits: a rank waiting for its prefetched offset
 
 
 cdef inline void _prefetch_bit(const wt_bits_t *bv, uint64_t i) noexcept nogil:
@@ -56,6 +58,7 @@ cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
     w.nd = wt_root(&fm.wt, w.row)
     w.i = w.row & fm.wt.block_mask
     w.pending = 0
+    w.st.staged = 0
 
 
 cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexcept nogil:
@@ -64,7 +67,9 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     cdef uint64_t r1
     cdef int32_t ch
     if not w.pending:
-        r1 = wtb_access_rank1(&fm.wt.bits, w.nd.start + w.i, &b) - w.nd.ones_before
+        if not wtb_access_rank1_staged(&fm.wt.bits, w.nd.start + w.i, &w.st, &b, &r1):
+            return False            # RRR: the block's offset is on its way
+        r1 -= w.nd.ones_before
         w.i = r1 if b else w.i - r1
         ch = w.nd.child[b]
         if ch >= 0:
@@ -203,6 +208,7 @@ ctypedef struct _half_t:
     uint64_t e            # table entry of the symbol (count | len | code), shifted per level
     uint64_t base         # occurrences before the block
     unsigned int left     # levels left (0 = done)
+    wtb_stage_t st        # RRR bits: a rank waiting for its prefetched offset
 
 
 ctypedef struct _search_t:
@@ -220,6 +226,7 @@ cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint6
     cdef uint64_t ent = wt_entry(&fm.wt, c, i)
     h.base = ent >> WT_COUNT_SHIFT
     h.j = i & fm.wt.block_mask
+    h.st.staged = 0
     h.left = wt_entry_len(ent)
     if h.left == 0:
         h.j = 0                 # the symbol does not occur in this block
@@ -232,8 +239,11 @@ cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint6
 
 
 cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
-    cdef unsigned int b = <unsigned int>(h.e & 1)
-    cdef uint64_t r1 = wtb_rank1(&fm.wt.bits, h.nd.start + h.j) - h.nd.ones_before
+    cdef unsigned int b = <unsigned int>(h.e & 1), bit
+    cdef uint64_t r1
+    if not wtb_access_rank1_staged(&fm.wt.bits, h.nd.start + h.j, &h.st, &bit, &r1):
+        return                      # RRR: the block's offset is on its way
+    r1 -= h.nd.ones_before
     h.e >>= 1
     h.j = r1 if b else h.j - r1
     h.left -= 1

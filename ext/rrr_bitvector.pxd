@@ -253,6 +253,31 @@ cdef inline uint64_t rrr_access_rank1(const rrr_t *bv, uint64_t i, unsigned int 
     return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
 
 
+cdef inline bint rrr_stage(const rrr_t *bv, uint64_t i, uint64_t *ones, unsigned int *r,
+                           unsigned int *k, uint64_t *ptr) noexcept nogil:
+    """First visit of a staged access_rank1(i): reads the line; True when the block's
+    offset must be decoded (it is prefetched then; finish on the next visit)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    ones[0] = _rrr_head(bv, i, r, k, ptr)
+    if FM_RRR_LEN[k[0]]:
+        fm_prefetch(bv.payload + (ptr[0] >> 6))
+        return True
+    return False
+
+
+cdef inline uint64_t rrr_finish(const rrr_t *bv, uint64_t ones, unsigned int r, unsigned int k,
+                                uint64_t ptr, unsigned int *bit) noexcept nogil:
+    """Second half of a staged access_rank1: bit into ``*bit``, returns the rank."""
+    if k == 0:
+        bit[0] = 0
+        return ones
+    if k == RRR_BLOCK:
+        bit[0] = 1
+        return ones + r
+    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
+
+
 cdef inline void rrr_prefetch(const rrr_t *bv, uint64_t i) noexcept nogil:
     """Prefetch the line that rank1(i) reads first."""
     if i > bv.n_bits:

@@ -30,7 +30,7 @@ from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint8_t
 from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE_BITS,
                              BV_LINE_WORDS)
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1,
-                            rrr_prefetch)
+                            rrr_prefetch, rrr_stage, rrr_finish)
 from bits cimport fm_prefetch
 
 cdef enum:
@@ -82,6 +82,34 @@ cdef inline uint64_t wtb_access_rank1(const wt_bits_t *b, uint64_t i, unsigned i
     if b.compressed:
         return rrr_access_rank1(&b.rrr, i, bit)
     return bv_access_rank1(&b.plain, i, bit)
+
+
+ctypedef struct wtb_stage_t:
+    # a rank split in two visits (batched kernels, RRR bits): the line was read and the
+    # block's offset prefetched; the decode waits for the next visit
+    uint64_t ones
+    uint64_t ptr
+    unsigned int r
+    unsigned int k
+    int staged
+
+
+cdef inline bint wtb_access_rank1_staged(const wt_bits_t *b, uint64_t i, wtb_stage_t *st,
+                                         unsigned int *bit, uint64_t *rank) noexcept nogil:
+    """access_rank1 in up to two visits: False = come back later (offset prefetched);
+    True = ``*bit`` and ``*rank`` are set.  Plain bits always finish at once."""
+    if not b.compressed:
+        rank[0] = bv_access_rank1(&b.plain, i, bit)
+        return True
+    if st.staged:
+        st.staged = 0
+        rank[0] = rrr_finish(&b.rrr, st.ones, st.r, st.k, st.ptr, bit)
+        return True
+    if rrr_stage(&b.rrr, i, &st.ones, &st.r, &st.k, &st.ptr):
+        st.staged = 1
+        return False
+    rank[0] = rrr_finish(&b.rrr, st.ones, st.r, st.k, st.ptr, bit)
+    return True
 
 
 cdef inline void wtb_prefetch(const wt_bits_t *b, uint64_t i) noexcept nogil:
