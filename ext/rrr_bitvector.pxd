@@ -278,6 +278,56 @@ cdef inline uint64_t rrr_finish(const rrr_t *bv, uint64_t ones, unsigned int r, 
     return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
 
 
+cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) noexcept nogil:
+    """Position of the q-th (0-based) bit equal to ``want`` (q < count of such bits):
+    binary search over the lines, a scan of the classes, a decode of one block."""
+    cdef uint64_t lo = 0, hi = bv.n_lines - 1, mid, before, blk_ones
+    cdef const uint64_t *w
+    cdef uint64_t ptr, off
+    cdef unsigned int j, k, p, n_rem, L, bit
+    cdef uint64_t c
+    while lo < hi:                  # last line with fewer than q + 1 wanted bits before it
+        mid = (lo + hi + 1) >> 1
+        before = bv.lines[mid * RRR_LINE_WORDS]
+        if not want:
+            before = mid * RRR_LINE_BITS - before
+        if before <= q:
+            lo = mid
+        else:
+            hi = mid - 1
+    w = bv.lines + lo * RRR_LINE_WORDS
+    q -= w[0] if want else lo * RRR_LINE_BITS - w[0]
+    ptr = w[1]
+    for j in range(RRR_GROUP):
+        k = rrr_class(w, j)
+        blk_ones = k if want else RRR_BLOCK - k
+        if q < blk_ones:
+            break
+        q -= blk_ones
+        ptr += FM_RRR_LEN[k]
+    # the q-th wanted bit of block j: walk its bits
+    L = FM_RRR_LEN[k]
+    off = rrr_read_offset(bv, ptr, L) if L else 0
+    for p in range(RRR_BLOCK):
+        n_rem = RRR_BLOCK - p
+        if k >= n_rem:
+            bit = 1
+        elif k == 0:
+            bit = 0
+        else:
+            c = FM_BINOM[n_rem - 1][k]
+            bit = 1 if off >= c else 0
+            if bit:
+                off -= c
+        if bit:
+            k -= 1
+        if bit == want:
+            if q == 0:
+                return (lo * RRR_GROUP + j) * RRR_BLOCK + p
+            q -= 1
+    return bv.n_bits                # unreachable for a valid q
+
+
 cdef inline void rrr_prefetch(const rrr_t *bv, uint64_t i) noexcept nogil:
     """Prefetch the line that rank1(i) reads first."""
     if i > bv.n_bits:

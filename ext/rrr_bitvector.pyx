@@ -8,7 +8,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 from rank_bitvector cimport rbv_n_lines, BV_LINE_BITS, BV_LINE_WORDS
-from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1,
+from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1, rrr_select,
                             rrr_n_lines,
                             FM_BINOM, FM_RRR_LEN, RRR_BLOCK, RRR_GROUP, RRR_LINE_WORDS,
                             RRR_LINE_BITS)
@@ -194,6 +194,18 @@ cdef class RRRBitVector:
         cdef unsigned int bit
         cdef uint64_t r = rrr_access_rank1(&self.bv, i, &bit)
         return bit, r
+
+    def select1(self, uint64_t q):
+        """Position of the q-th one (0-based)."""
+        if q >= self.bv.n_ones:
+            raise IndexError("select1 beyond the number of ones")
+        return rrr_select(&self.bv, q, 1)
+
+    def select0(self, uint64_t q):
+        """Position of the q-th zero (0-based)."""
+        if q >= self.bv.n_bits - self.bv.n_ones:
+            raise IndexError("select0 beyond the number of zeros")
+        return rrr_select(&self.bv, q, 0)
 
     def rank1_pair(self, uint64_t a, uint64_t b):
         """(rank1(a), rank1(b)) for a <= b <= len, through the paired kernel."""

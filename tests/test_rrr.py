@@ -1,4 +1,4 @@
-"""RRRBitVector (profile "small") on its own: rank / access / paired rank vs numpy."""
+"""RRRBitVector (profile "small") on its own: rank / select / access / paired rank vs numpy."""
 import math
 import re
 from pathlib import Path
@@ -25,6 +25,15 @@ def check(bits):
     for i in range(n):
         assert v[i] == bits[i]
         assert v.access_rank1(i) == (bits[i], ranks[i])
+    ones, zeros = np.flatnonzero(bits), np.flatnonzero(~bits)
+    for q in range(0, ones.shape[0], max(1, ones.shape[0] // 300)):
+        assert v.select1(q) == ones[q]
+    for q in range(0, zeros.shape[0], max(1, zeros.shape[0] // 300)):
+        assert v.select0(q) == zeros[q]
+    with pytest.raises(IndexError):
+        v.select1(ones.shape[0])
+    with pytest.raises(IndexError):
+        v.select0(zeros.shape[0])
     return v, ranks
 
 
