@@ -255,14 +255,20 @@ cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
 cdef inline bint _search_next_symbol(const fm_shard_t *fm, _search_t *q) noexcept nogil:
     """Start the next symbol; False if the search is finished (q.s, q.e final)."""
     cdef uint32_t c
-    if q.k == 0 or q.s >= q.e:
-        return False
-    q.k -= 1
-    c = q.p[q.k] if q.p != NULL else q.p32[q.k]
-    if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
-        q.s = 0
-        q.e = 0
-        return False
+    while True:
+        if q.k == 0 or q.s >= q.e:
+            return False
+        q.k -= 1
+        c = q.p[q.k] if q.p != NULL else q.p32[q.k]
+        if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
+            q.s = 0
+            q.e = 0
+            return False
+        if q.s == 0 and q.e == fm.n_rows:   # the whole range: the rows of c are C's
+            q.s = fm.C[c]
+            q.e = fm.C[c + 1]
+            continue
+        break
     q.c = c
     q.pending = 1               # start the descents on the next visit, entries in cache
     fm_prefetch(&fm.wt.table[(q.s >> fm.wt.block_shift) * fm.wt.sigma + c])

@@ -86,6 +86,10 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
         if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
             sp[0] = 0
             return 0
+        if s == 0 and e == fm.n_rows:   # the whole range: the rows of c are C's
+            s = fm.C[c]
+            e = fm.C[c + 1]
+            continue
         wt_rank_pair(&fm.wt, c, &s, &e)
         if s >= e:
             sp[0] = 0
