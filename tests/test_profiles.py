@@ -147,19 +147,20 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
         fmindex.open(small_copy)
 
 
-def test_cli_build_small_and_stats(tmp_path):
+def test_cli_build_small_and_stats(tmp_path, subprocess_env):
     if not MOBY.exists():
         pytest.skip("sample corpus missing")
     out = tmp_path / "cli"
     r = subprocess.run([sys.executable, "-m", "fmindex", "build", str(MOBY), "-o", str(out),
-                        "--profile", "small", "-q"], capture_output=True, timeout=300)
+                        "--profile", "small", "-q"], capture_output=True, timeout=300,
+                       env=subprocess_env)
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "fmindex", "stats", str(out)],
-                       capture_output=True, timeout=60, text=True)
+                       capture_output=True, timeout=60, text=True, env=subprocess_env)
     assert r.returncode == 0 and "profile         small" in r.stdout, r.stdout
     assert "SA every 64, ISA every 128" in r.stdout
     r = subprocess.run([sys.executable, "-m", "fmindex", "count", str(out), "white whale"],
-                       capture_output=True, timeout=60, text=True)
+                       capture_output=True, timeout=60, text=True, env=subprocess_env)
     assert r.returncode == 0 and r.stdout.split()[0].replace(",", "").isdigit(), r.stdout
 
 
