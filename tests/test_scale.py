@@ -121,14 +121,17 @@ def real_reference(tmp_path_factory, real_corpus):
     return idx, pats, answers(idx, pats)
 
 
-@pytest.mark.parametrize("jobs,shard_size", [(1, "100k"), (2, "64k"), (2, "300k")])
+@pytest.mark.parametrize("jobs,shard_size,profile", [(1, "100k", "fast"), (2, "64k", "fast"),
+                                                    (2, "300k", "fast"), (2, "200k", "small")])
 def test_real_text_many_shards_worker_processes(tmp_path, real_corpus, real_reference, jobs,
-                                                shard_size):
+                                                shard_size, profile):
     src, docs = real_corpus
     ref, pats, want = real_reference
     idx = fmindex.build(src, tmp_path / "many", progress=False, jobs=jobs,
-                        shard_size=shard_size)
+                        shard_size=shard_size, profile=profile)
     assert idx.num_shards > 3
+    assert all(s.params["wt_bits"] == ("rrr63" if profile == "small" else "plain")
+               for s in idx.shards)
     assert answers(idx, pats) == want
     assert idx.locate("whale").tolist() == occurrences(docs, b"whale")
     assert [x for x in tmp_path.iterdir()] == [tmp_path / "many"]    # nothing left over
