@@ -10,6 +10,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
+from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 from wavelet_tree cimport wt_rank
@@ -197,3 +198,37 @@ cdef class FMShard:
                 else:
                     fm_extract_batch(&self.fm, doc, start, end, &o[0])
         return out
+
+
+cdef inline uint64_t _count_one(const fm_shard_t *fm, const uint8_t *p, uint64_t m) noexcept nogil:
+    cdef uint64_t sp
+    return fm_backward_search(fm, p, m, &sp)
+
+
+def count_shards(list shards, bytes pattern, int num_threads=1):
+    """Occurrences of a non-empty byte pattern summed over many FMShards, in one call
+    without the GIL (the shards split over OpenMP threads when num_threads > 1)."""
+    cdef Py_ssize_t n = len(shards), i
+    cdef uint64_t m = PyBytes_GET_SIZE(pattern)
+    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(pattern)
+    cdef int64_t total = 0
+    cdef FMShard sh
+    if m == 0:
+        return sum(s.num_bytes for s in shards)
+    cdef const fm_shard_t **fms = <const fm_shard_t **>malloc(max(n, 1) * sizeof(fm_shard_t *))
+    if fms == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            sh = <FMShard?>shards[i]
+            fms[i] = &sh.fm
+        if num_threads > 1 and n > 1:
+            for i in prange(n, nogil=True, schedule="dynamic", num_threads=num_threads):
+                total += <int64_t>_count_one(fms[i], p, m)
+        else:
+            with nogil:
+                for i in range(n):
+                    total += <int64_t>_count_one(fms[i], p, m)
+    finally:
+        free(fms)
+    return total

@@ -16,17 +16,20 @@ import numpy as np
 
 from . import format as fmt
 from .errors import CorruptIndexError, IndexFormatError, PatternError
+from ._fm_shard import count_shards
 from .shard import COMPONENTS, Shard
 
 INDEX_KIND = "fmindex"
 MAX_PATTERN_BYTES = 1 << 24
 LOCATE_DTYPE = np.dtype([("doc", "<i8"), ("offset", "<i8")])
-#: count() runs groups of shards in threads only for patterns of at least this many bytes:
-#: one shard's backward search of a short pattern takes ~3 us, less than handing the GIL
-#: between threads after each shard (measured in benches/bench_scale.py: 64 shards, 13-byte
-#: patterns, 2 threads 275 us vs sequential 230 us per count)
-PARALLEL_MIN_PATTERN = 256
-PARALLEL_MIN_SHARDS_PER_THREAD = 1
+#: count() on many shards is one GIL-free call (``count_shards``); it splits the shards over
+#: OpenMP threads for patterns of at least this many bytes and at least
+#: PARALLEL_MIN_SHARDS shards.  Measured on 62 shards of 1.6 MB of C, 200 patterns each
+#: (/tmp script, medians of 5): m = 2: 51 us on one thread vs 72 on two (waking the
+#: second thread costs more than half the work); m = 4 / 16 / 64: 141 / 327 / 382 us on one
+#: vs 121 / 211 / 236 on two (the former per-shard Python loop: 156 / 335 / 389)
+PARALLEL_MIN_PATTERN = 4
+PARALLEL_MIN_SHARDS = 8
 #: locate() resolves the shards in parallel threads from this many occurrences on
 PARALLEL_MIN_OCCURRENCES = 256
 
@@ -138,9 +141,6 @@ class Index:
         self._pool: Optional[ThreadPoolExecutor] = None
         self._single = self.shards[0].fm if len(self.shards) == 1 else None
         self._fms = [s.fm for s in self.shards]
-        # count(): one group of shards per thread, when it pays (enough shards, threads)
-        ng = min(self.num_threads, len(self.shards) // PARALLEL_MIN_SHARDS_PER_THREAD)
-        self._groups = ([self._fms[i::ng] for i in range(ng)] if ng >= 2 else None)
 
     # ------------------------------------------------------------------ sizes
     def __len__(self) -> int:
@@ -204,10 +204,9 @@ class Index:
     def count(self, pattern: Pattern) -> int:
         """Occurrences of ``pattern`` (overlapping, never across documents).
 
-        ``count("")`` is the number of text bytes.  On a many-shard index the shards are
-        split into one group per thread; each group runs in a thread (the kernels release
-        the GIL) and the counts add up; short patterns run the shards in turn (faster:
-        see ``PARALLEL_MIN_PATTERN``).
+        ``count("")`` is the number of text bytes.  On a many-shard index all shards are
+        searched in one call without the GIL, split over threads when that pays (see
+        ``PARALLEL_MIN_PATTERN``).
         """
         single = self._single
         if single is not None:
@@ -220,10 +219,11 @@ class Index:
                     pass                # as_pattern raises the documented PatternError
         b = as_pattern(pattern)
         fms = self._fms
-        groups = self._groups
-        if groups is None or len(b) < PARALLEL_MIN_PATTERN:
-            return sum([fm.count(b) for fm in fms])
-        return sum(self._pool_map(lambda g: sum([fm.count(b) for fm in g]), groups))
+        if len(fms) == 1:
+            return fms[0].count(b)
+        threads = (self.num_threads if len(b) >= PARALLEL_MIN_PATTERN
+                   and len(fms) >= PARALLEL_MIN_SHARDS else 1)
+        return count_shards(fms, b, threads)
 
     def count_many(self, patterns: Union[Sequence[Pattern], Iterable[Pattern]],
                    num_threads: Optional[int] = None) -> np.ndarray:

@@ -440,3 +440,23 @@ def test_memory_budget_is_respected_by_the_whole_build(tmp_path, subprocess_env)
     assert idx.num_shards >= 2
     assert sampler.peak_pss <= 700 << 20, (sampler.peak_pss >> 20, sampler.peak_rss >> 20)
     assert max(idx.manifest["build"]["worker_peak_rss"]) <= (700 << 20) / 2
+
+
+def test_count_over_many_shards_in_one_call(tmp_path, real_corpus, real_reference):
+    """count() on >= PARALLEL_MIN_SHARDS shards: one GIL-free call, on 1 and on 2 threads,
+    equals the single-shard index, for short (sequential) and long (threaded) patterns."""
+    from fmindex._fm_shard import count_shards
+    from fmindex.index import PARALLEL_MIN_SHARDS
+    src, docs = real_corpus
+    ref, pats, want = real_reference
+    idx = fmindex.build(src, tmp_path / "many", progress=False, shard_size="40k")
+    assert idx.num_shards >= PARALLEL_MIN_SHARDS
+    fms = [s.fm for s in idx.shards]
+    for p in pats + ["a", "the", "whale", "Ahab said", "", "\u00e9\u00e9zz"]:
+        b = p.encode() if isinstance(p, str) else p
+        expect = ref.count(b)
+        assert idx.count(b) == expect, b
+        assert count_shards(fms, b, 1) == count_shards(fms, b, 2) == expect, b
+    for nt in (1, 2):
+        with fmindex.open(tmp_path / "many", num_threads=nt) as again:
+            assert [again.count(p) for p in pats] == [ref.count(p) for p in pats]
