@@ -183,13 +183,13 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t[::1] starts = arrays["doc_starts"]
     cdef uint64_t n_rows = params["n_rows"]
     cdef const uint64_t[::1] payload
+    cdef const uint64_t *rrr_payload = NULL         # plain RankBitVector lines unless set
     if params.get("wt_bits", "plain") == "rrr63":
         payload = arrays["wt_payload"]
-        wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
-                params["wt_block_shift"], n_rows, params["sigma"], &payload[0], payload.shape[0])
-    else:
-        wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
-                params["wt_block_shift"], n_rows, params["sigma"])
+        rrr_payload = &payload[0]
+    wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
+            params["wt_block_shift"], n_rows, params["sigma"], rrr_payload,
+            payload.shape[0] if rrr_payload != NULL else 0)
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

@@ -232,18 +232,9 @@ cdef inline void rrr_rank1_pair(const rrr_t *bv, uint64_t a, uint64_t b, uint64_
     rb[0] = ones + ob
 
 
-cdef inline uint64_t rrr_access_rank1(const rrr_t *bv, uint64_t i, unsigned int *bit) noexcept nogil:
-    """Bit i into ``*bit`` and ones in [0, i) (i clamped to n_bits; bit n_bits reads 0)."""
-    if i > bv.n_bits:
-        i = bv.n_bits
-    cdef uint64_t blk = i // RRR_BLOCK
-    cdef unsigned int r = <unsigned int>(i - blk * RRR_BLOCK)
-    cdef uint64_t line = blk // RRR_GROUP
-    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
-    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
-    cdef uint64_t ptr = w[1]
-    cdef uint64_t ones = w[0] + _rrr_scan(w, j, &ptr)
-    cdef unsigned int k = rrr_class(w, j)
+cdef inline uint64_t rrr_finish(const rrr_t *bv, uint64_t ones, unsigned int r, unsigned int k,
+                                uint64_t ptr, unsigned int *bit) noexcept nogil:
+    """Second half of a staged access_rank1: bit into ``*bit``, returns the rank."""
     if k == 0:
         bit[0] = 0
         return ones
@@ -251,6 +242,16 @@ cdef inline uint64_t rrr_access_rank1(const rrr_t *bv, uint64_t i, unsigned int 
         bit[0] = 1
         return ones + r
     return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
+
+
+cdef inline uint64_t rrr_access_rank1(const rrr_t *bv, uint64_t i, unsigned int *bit) noexcept nogil:
+    """Bit i into ``*bit`` and ones in [0, i) (i clamped to n_bits; bit n_bits reads 0)."""
+    if i > bv.n_bits:
+        i = bv.n_bits
+    cdef unsigned int r, k
+    cdef uint64_t ptr
+    cdef uint64_t ones = _rrr_head(bv, i, &r, &k, &ptr)
+    return rrr_finish(bv, ones, r, k, ptr, bit)
 
 
 cdef inline bint rrr_stage(const rrr_t *bv, uint64_t i, uint64_t *ones, unsigned int *r,
@@ -264,18 +265,6 @@ cdef inline bint rrr_stage(const rrr_t *bv, uint64_t i, uint64_t *ones, unsigned
         fm_prefetch(bv.payload + (ptr[0] >> 6))
         return True
     return False
-
-
-cdef inline uint64_t rrr_finish(const rrr_t *bv, uint64_t ones, unsigned int r, unsigned int k,
-                                uint64_t ptr, unsigned int *bit) noexcept nogil:
-    """Second half of a staged access_rank1: bit into ``*bit``, returns the rank."""
-    if k == 0:
-        bit[0] = 0
-        return ones
-    if k == RRR_BLOCK:
-        bit[0] = 1
-        return ones + r
-    return ones + rrr_decode(k, rrr_read_offset(bv, ptr, FM_RRR_LEN[k]), r, bit)
 
 
 cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) noexcept nogil:

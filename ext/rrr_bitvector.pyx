@@ -9,6 +9,7 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 from rank_bitvector cimport rbv_n_lines, BV_LINE_BITS, BV_LINE_WORDS
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1, rrr_select,
+                            _rrr_scan, rrr_class,
                             rrr_n_lines,
                             FM_BINOM, FM_RRR_LEN, RRR_BLOCK, RRR_GROUP, RRR_LINE_WORDS,
                             RRR_LINE_BITS)
@@ -105,9 +106,8 @@ def rrr_payload_words(const uint64_t[::1] lines, uint64_t n_bits):
         raise ValueError("RRR line array has the wrong length for n_bits")
     cdef const uint64_t *w = &lines[(n_lines - 1) * RRR_LINE_WORDS]
     cdef uint64_t ptr = w[1]
-    cdef unsigned int j
-    for j in range(RRR_GROUP):
-        ptr += FM_RRR_LEN[(w[2 + j // 10] >> (6 * (j % 10))) & 63]
+    _rrr_scan(w, RRR_GROUP - 1, &ptr)                 # widths of the line's first 59 blocks
+    ptr += FM_RRR_LEN[rrr_class(w, RRR_GROUP - 1)]
     return (ptr + 63) // 64 + 2
 
 

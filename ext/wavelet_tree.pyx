@@ -142,6 +142,20 @@ cdef enum:
     _PATH_MAX_SIGMA = 4096      # larger alphabets walk the children instead of a path table
 
 
+cdef inline void _put_bit(uint64_t *plain, uint64_t *cursor, int32_t node, unsigned int b,
+                          uint64_t first_word, uint64_t last_word) noexcept nogil:
+    """Append bit b to ``node``'s bits (at cursor[node]); a word at either end of the
+    block's range may be shared with another thread's block: atomic OR there."""
+    cdef uint64_t pos = cursor[node]
+    cdef uint64_t w = pos >> 6
+    cdef uint64_t v = (<uint64_t>b) << (pos & 63)
+    cursor[node] = pos + 1
+    if w == first_word or w == last_word:
+        _atomic_or(&plain[w], v)
+    else:
+        plain[w] |= v
+
+
 cdef void _fill_block(const symbol_t *seq, uint64_t i0, uint64_t i1, const uint64_t *trow,
                       uint32_t sigma, int32_t root, const int32_t *children, uint64_t *cursor,
                       uint64_t *plain, uint64_t first_word, uint64_t last_word,
@@ -152,7 +166,7 @@ cdef void _fill_block(const symbol_t *seq, uint64_t i0, uint64_t i1, const uint6
     so those take an atomic OR.  Branch-free in the code bits.  ``path`` (sigma *
     WT_CODE_BITS entries, or NULL) receives each symbol's nodes from the root, so that the
     walk of a symbol does not wait for one children load per level."""
-    cdef uint64_t i, e, pos, w, v
+    cdef uint64_t i, e
     cdef unsigned int d, L, b
     cdef int32_t node
     cdef uint32_t c
@@ -175,15 +189,7 @@ cdef void _fill_block(const symbol_t *seq, uint64_t i0, uint64_t i1, const uint6
             for d in range(L):
                 b = <unsigned int>(e & 1)
                 e >>= 1
-                node = <int32_t>pp[d]
-                pos = cursor[node]
-                cursor[node] = pos + 1
-                w = pos >> 6
-                v = (<uint64_t>b) << (pos & 63)
-                if w == first_word or w == last_word:
-                    _atomic_or(&plain[w], v)
-                else:
-                    plain[w] |= v
+                _put_bit(plain, cursor, <int32_t>pp[d], b, first_word, last_word)
         return
     for i in range(i0, i1):
         e = trow[seq[i]]
@@ -192,14 +198,7 @@ cdef void _fill_block(const symbol_t *seq, uint64_t i0, uint64_t i1, const uint6
         for d in range(L):
             b = <unsigned int>(e & 1)
             e >>= 1
-            pos = cursor[node]
-            cursor[node] = pos + 1
-            w = pos >> 6
-            v = (<uint64_t>b) << (pos & 63)
-            if w == first_word or w == last_word:
-                _atomic_or(&plain[w], v)
-            else:
-                plain[w] |= v
+            _put_bit(plain, cursor, node, b, first_word, last_word)
             node = children[2 * node + b]
 
 
@@ -555,14 +554,13 @@ cdef class WaveletTree:
             raise ValueError("nodes array has the wrong dtype")
         cdef const uint8_t[::1] node_bytes = nodes.view(np.uint8).reshape(-1)
         cdef const uint64_t[::1] payload
+        cdef const uint64_t *rrr_payload = NULL     # plain RankBitVector lines unless set
         if arrays.get("bits", "plain") == "rrr63":     # profile "small": RRR node bits
             payload = arrays["payload"]
-            wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
-                    arrays["block_shift"], arrays["n"], arrays["sigma"], &payload[0],
-                    payload.shape[0])
-        else:
-            wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
-                    arrays["block_shift"], arrays["n"], arrays["sigma"])
+            rrr_payload = &payload[0]
+        wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
+                arrays["block_shift"], arrays["n"], arrays["sigma"], rrr_payload,
+                payload.shape[0] if rrr_payload != NULL else 0)
 
     @property
     def arrays(self):
