@@ -813,13 +813,8 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
     """The engine behind :func:`fmindex.build`; see its documentation."""
     from .index import INDEX_KIND, Index
     out = Path(out_dir)
-    from .shard import PROFILE_SAMPLING, PROFILES
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    sa_sample = PROFILE_SAMPLING[profile][0] if sa_sample is None else sa_sample
-    isa_sample = PROFILE_SAMPLING[profile][1] if isa_sample is None else isa_sample
-    if int(sa_sample) < 1 or int(isa_sample) < 1:
-        raise ValueError("sa_sample and isa_sample must be >= 1")
+    from .shard import profile_sampling
+    sa_sample, isa_sample = profile_sampling(profile, sa_sample, isa_sample)
     plan = plan_build(memory, jobs, shard_size)
     if out.exists():
         if not overwrite:

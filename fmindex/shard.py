@@ -36,6 +36,7 @@ SMALL_BLOCK_SHIFT = 18
 # default (sa_sample, isa_sample) of each profile: "small" samples half as often, which
 # halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
 PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
+PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63"}
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
@@ -116,8 +117,7 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     shard's manifest.  ``release_text`` is called once the text is no longer needed
     (the caller can free ``buf`` then), keeping the peak at ~5 bytes per text byte.
     """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    check_profile(profile)
     if block_shift is None:
         block_shift = SMALL_BLOCK_SHIFT if profile == "small" else BYTE_BLOCK_SHIFT
     timings = timings if timings is not None else {}
@@ -142,8 +142,24 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
     return build_shard_from_symbols(
         holder, doc_starts, sep, 257 if sep == 256 else 256, metas, out_dir, alphabet="bytes",
         sa_sample=sa_sample, isa_sample=isa_sample,
-        block_shift=block_shift, wt_bits="rrr63" if profile == "small" else "plain",
+        block_shift=block_shift, wt_bits=PROFILE_WT_BITS[profile],
         timings=timings, phase=phase, release_text=release_text)
+
+
+def check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+
+
+def profile_sampling(profile: str, sa_sample: Optional[int],
+                     isa_sample: Optional[int]) -> tuple:
+    """(sa_sample, isa_sample) of a build: the given rates, else the profile's defaults."""
+    check_profile(profile)
+    sa = PROFILE_SAMPLING[profile][0] if sa_sample is None else int(sa_sample)
+    isa = PROFILE_SAMPLING[profile][1] if isa_sample is None else int(isa_sample)
+    if sa < 1 or isa < 1:
+        raise ValueError("sa_sample and isa_sample must be >= 1")
+    return sa, isa
 
 
 def doc_starts_of(doc_lengths: np.ndarray) -> np.ndarray:
@@ -228,9 +244,6 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "doc_end_rows": out["doc_end_rows"], "doc_starts": doc_starts,
         "meta_blob": blob, "meta_offsets": moffs,
     }
-    files = {}
-    for name, arr in list(arrays.items()) + list(extra_arrays.items()):
-        files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
     params = {
         "alphabet": alphabet,
         "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": int(sep),
@@ -244,10 +257,10 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
         # the pair table, from the finished index itself: C[a] + rank_a(C[j])
-        mem = {**arrays, **extra_arrays}
-        extra_arrays["pair_rows"] = FMShard(mem, params).pair_rows_table()
-        files["pair_rows"] = fmt.write_array(out_dir / "pair_rows.arr", "pair_rows",
-                                             extra_arrays["pair_rows"])
+        extra_arrays["pair_rows"] = FMShard({**arrays, **extra_arrays}, params).pair_rows_table()
+    files = {}
+    for name, arr in list(arrays.items()) + list(extra_arrays.items()):
+        files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
     manifest = {"format": SHARD_KIND, "format_version": [fmt.FORMAT_MAJOR, fmt.FORMAT_MINOR],
                 "params": params, "files": files, "extra_arrays": sorted(extra_arrays)}
     fmt.write_json(out_dir / "shard.json", manifest)

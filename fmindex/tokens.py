@@ -49,7 +49,7 @@ from . import __version__
 from . import format as fmt
 from ._lm_kernels import TokenLM, cnf_first_windows, scan_windows
 from .errors import CorruptIndexError, EmptyCorpusError, FMIndexError, IndexFormatError, PatternError
-from .shard import COMPONENTS, Shard, build_shard_from_symbols, doc_starts_of
+from .shard import PROFILE_WT_BITS, COMPONENTS, Shard, build_shard_from_symbols, doc_starts_of
 
 TOKEN_INDEX_KIND = "fmindex-tokens"
 DEFAULT_SHARD_TOKENS = 1 << 29          # ~10 bytes of build RAM per token
@@ -289,7 +289,7 @@ def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path,
     return build_shard_from_symbols(
         holder, doc_starts, 0, max(sigma, 2), metas, out_dir, alphabet="tokens",
         sa_sample=sa_sample, isa_sample=isa_sample, timings=timings,
-        wt_bits="rrr63" if profile == "small" else "plain", extra_arrays={"vocab": vocab},
+        wt_bits=PROFILE_WT_BITS[profile], extra_arrays={"vocab": vocab},
         extra_params={"reversed": 1, "num_tokens": total, "n_vocab": int(vocab.shape[0])})
 
 
@@ -315,13 +315,8 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
         bits; sampling defaults 64/128 instead of 32/64), as for byte indexes.
     """
     out = Path(out_dir)
-    from .shard import PROFILE_SAMPLING, PROFILES
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    sa_sample = PROFILE_SAMPLING[profile][0] if sa_sample is None else sa_sample
-    isa_sample = PROFILE_SAMPLING[profile][1] if isa_sample is None else isa_sample
-    if int(sa_sample) < 1 or int(isa_sample) < 1:
-        raise ValueError("sa_sample and isa_sample must be >= 1")
+    from .shard import profile_sampling
+    sa_sample, isa_sample = profile_sampling(profile, sa_sample, isa_sample)
     limit = int(shard_tokens or DEFAULT_SHARD_TOKENS)
     if limit < 1:
         raise ValueError("shard_tokens must be positive")
