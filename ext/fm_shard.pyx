@@ -114,14 +114,18 @@ cdef class FMShard:
         out = np.zeros(256 * 257, dtype=np.uint32)
         cdef uint32_t[::1] o = out
         cdef uint32_t a, j
-        cdef uint64_t lo, hi, cj
+        cdef uint64_t cj
+        cdef bint absent
         with nogil:
             for a in range(256):
+                # the separator and absent bytes start no suffix: empty ranges at C[a]
+                absent = (a == self.fm.sep or a >= self.fm.wt.sigma
+                          or self.fm.C[a + 1] == self.fm.C[a])
                 for j in range(257):
-                    cj = self.fm.C[j] if j <= self.fm.wt.sigma else self.fm.n_rows
-                    if a == self.fm.sep or a >= self.fm.wt.sigma or self.fm.C[a + 1] == self.fm.C[a]:
+                    if absent:
                         o[a * 257 + j] = <uint32_t>self.fm.C[a]
                     else:
+                        cj = self.fm.C[j] if j <= self.fm.wt.sigma else self.fm.n_rows
                         o[a * 257 + j] = <uint32_t>(self.fm.C[a] + wt_rank(&self.fm.wt, a, cj))
         return out
 
@@ -206,8 +210,9 @@ cdef inline uint64_t _count_one(const fm_shard_t *fm, const uint8_t *p, uint64_t
 
 
 def count_shards(list shards, bytes pattern, int num_threads=1):
-    """Occurrences of a non-empty byte pattern summed over many FMShards, in one call
-    without the GIL (the shards split over OpenMP threads when num_threads > 1)."""
+    """Occurrences of a byte pattern summed over many FMShards, in one call without the
+    GIL (the shards split over OpenMP threads when num_threads > 1); the empty pattern
+    counts every text byte."""
     cdef Py_ssize_t n = len(shards), i
     cdef uint64_t m = PyBytes_GET_SIZE(pattern)
     cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(pattern)
