@@ -17,6 +17,7 @@ from setuptools.command.build_ext import build_ext
 EXTENSIONS = {
     "_rank_bitvector": ["ext/rank_bitvector.pyx"],
     "_rrr_bitvector": ["ext/rrr_bitvector.pyx"],
+    "_quad_vector": ["ext/quad_vector.pyx"],
     "_wavelet_tree": ["ext/wavelet_tree.pyx"],
     "_bwt_builder": ["ext/bwt_builder.pyx"],
     "_fm_shard": ["ext/fm_shard.pyx"],

@@ -17,7 +17,8 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from bits cimport fm_prefetch
 from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_prefetch,
                           wtb_stage_t, wtb_access_rank1_staged, wt_node_t, wt_root, wt_entry,
-                          wt_entry_len, WT_COUNT_SHIFT, WT_CODE_BITS)
+                          wt_entry_len, WT_COUNT_SHIFT, WT_CODE_BITS, qwt_node_t, qwt_root)
+from quad_vector cimport qv_rank, qv_access_rank, qv_prefetch
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
 from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range
@@ -29,7 +30,9 @@ cdef enum:
 ctypedef struct _walk_t:
     uint64_t row          # current row
     uint64_t i            # position inside the current node
-    const wt_node_t *nd   # current node (NULL: at a row, not yet descending)
+    const wt_node_t *nd   # current node (NULL: at a row, not yet descending; 4-ary trees
+                          # keep the tree's node array here as the "descending" mark)
+    const qwt_node_t *qn  # 4-ary trees: current node
     uint64_t steps        # LF steps taken (locate) / steps left (extract)
     int64_t slot          # output slot, -1 = idle lane
     uint32_t c            # symbol found at the leaf, while ``pending``
@@ -43,7 +46,18 @@ cdef inline void _prefetch_bit(const wt_bits_t *bv, uint64_t i) noexcept nogil:
 
 cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nogil:
     """The root-level line of the tree holding ``row``."""
-    _prefetch_bit(&fm.wt.bits, wt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
+    if fm.wt.arity == 4:
+        qv_prefetch(&fm.wt.quad, qwt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
+    else:
+        _prefetch_bit(&fm.wt.bits, wt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
+
+
+cdef inline void _prefetch_walk(const fm_shard_t *fm, const _walk_t *w) noexcept nogil:
+    """The line the walk's next level reads."""
+    if fm.wt.arity == 4:
+        qv_prefetch(&fm.wt.quad, w.qn.start + w.i)
+    else:
+        _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
 
 
 cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
@@ -55,7 +69,11 @@ cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogi
 cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
     if w.row >= fm.n_rows:          # a damaged sample: stay inside the arrays
         w.row = fm.n_rows - 1
-    w.nd = wt_root(&fm.wt, w.row)
+    if fm.wt.arity == 4:
+        w.qn = qwt_root(&fm.wt, w.row)
+        w.nd = fm.wt.nodes
+    else:
+        w.nd = wt_root(&fm.wt, w.row)
     w.i = w.row & fm.wt.block_mask
     w.pending = 0
     w.st.staged = 0
@@ -66,6 +84,19 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     cdef unsigned int b
     cdef uint64_t r1
     cdef int32_t ch
+    if not w.pending and fm.wt.arity == 4:
+        w.i = qv_access_rank(&fm.wt.quad, w.qn.start + w.i, &b) - w.qn.before[b]
+        ch = w.qn.child[b]
+        if ch >= 0:
+            w.qn = fm.wt.qnodes + ch
+            qv_prefetch(&fm.wt.quad, w.qn.start + w.i)
+            return False
+        w.c = <uint32_t>(-ch - 1)
+        if w.c > fm.wt.sigma:           # only a damaged index gets here
+            w.c = fm.wt.sigma
+        w.pending = 1
+        fm_prefetch(&fm.wt.table[(w.row >> fm.wt.block_shift) * fm.wt.sigma + w.c])
+        return False
     if not w.pending:
         if not wtb_access_rank1_staged(&fm.wt.bits, w.nd.start + w.i, &w.st, &b, &r1):
             return False            # RRR: the block's offset is on its way
@@ -179,7 +210,7 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
             lanes[l].slot = <int64_t>pos
             lanes[l].steps = pos - start
             _start_lf(fm, &lanes[l])
-            _prefetch_bit(&fm.wt.bits, lanes[l].nd.start + lanes[l].i)
+            _prefetch_walk(fm, &lanes[l])
             active += 1
             q += R
             if done:
@@ -199,11 +230,12 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                         active -= 1
                     else:
                         _start_lf(fm, w)
-                        _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
+                        _prefetch_walk(fm, w)
 
 
 ctypedef struct _half_t:
     const wt_node_t *nd   # current node
+    const qwt_node_t *qn  # current node of a 4-ary tree
     uint64_t j            # position inside it
     uint64_t e            # table entry of the symbol (count | len | code), shifted per level
     uint64_t base         # occurrences before the block
@@ -234,13 +266,33 @@ cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint6
         h.left = 0              # rank at a block start: the table count alone
     if h.left:
         h.e = ent
-        h.nd = wt_root(&fm.wt, i)
-        _prefetch_bit(&fm.wt.bits, h.nd.start + h.j)
+        if fm.wt.arity == 4:
+            h.qn = qwt_root(&fm.wt, i)
+            h.nd = NULL
+            qv_prefetch(&fm.wt.quad, h.qn.start + h.j)
+        else:
+            h.nd = wt_root(&fm.wt, i)
+            h.qn = NULL
+            _prefetch_bit(&fm.wt.bits, h.nd.start + h.j)
 
 
 cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
     cdef unsigned int b = <unsigned int>(h.e & 1), bit
     cdef uint64_t r1
+    cdef int32_t ch
+    if fm.wt.arity == 4:
+        b = <unsigned int>(h.e & 3)
+        h.j = qv_rank(&fm.wt.quad, b, h.qn.start + h.j) - h.qn.before[b]
+        h.e >>= 2
+        h.left -= 1
+        if h.left:
+            ch = h.qn.child[b]
+            if ch < 0:                  # only a damaged index gets here
+                h.left = 0
+                return
+            h.qn = fm.wt.qnodes + ch
+            qv_prefetch(&fm.wt.quad, h.qn.start + h.j)
+        return
     if not wtb_access_rank1_staged(&fm.wt.bits, h.nd.start + h.j, &h.st, &bit, &r1):
         return                      # RRR: the block's offset is on its way
     r1 -= h.nd.ones_before
@@ -289,7 +341,8 @@ cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogi
     if q.he.left:
         _half_level(fm, &q.he)
     if q.hs.left or q.he.left:
-        if q.hs.nd == q.he.nd and q.hs.j == q.he.j and q.hs.left == q.he.left:
+        if (q.hs.nd == q.he.nd and q.hs.qn == q.he.qn and q.hs.j == q.he.j
+                and q.hs.left == q.he.left):
             q.s = 0                # same node, same position: the range is empty
             q.e = 0
             return True

@@ -184,12 +184,17 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef uint64_t n_rows = params["n_rows"]
     cdef const uint64_t[::1] payload
     cdef const uint64_t *rrr_payload = NULL         # plain RankBitVector lines unless set
+    cdef const uint64_t[::1] supers
+    cdef const uint64_t *quad_supers = NULL         # binary trees unless set
     if params.get("wt_bits", "plain") == "rrr63":
         payload = arrays["wt_payload"]
         rrr_payload = &payload[0]
+    if params.get("wt_arity", 2) == 4:
+        supers = arrays["wt_supers"]
+        quad_supers = &supers[0]
     wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
             params["wt_block_shift"], n_rows, params["sigma"], rrr_payload,
-            payload.shape[0] if rrr_payload != NULL else 0)
+            payload.shape[0] if rrr_payload != NULL else 0, quad_supers)
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

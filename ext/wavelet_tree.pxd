@@ -25,6 +25,15 @@ Layout
 rank / access: one table entry + one cache line per tree level.  Query kernels
 use wt_rank, wt_rank_pair, wt_inverse_select and the walk helpers below, so the
 layers above do not depend on the layout.
+
+Arity 4 (profile "fast" of byte shards): the same blocks, table and roots, but each
+block's tree is a 4-ary Huffman tree (codes of 2-bit digits, LSB digit = root branch,
+code length counted in digits, at most WT_CODE_BITS / 2) and the nodes hold digits in
+one QuadRankVector (quad_vector.pxd: rank of a digit in one cache line).  A byte costs
+about half as many levels as in the binary tree, so a backward-search step waits for
+about half as many dependent cache misses, for ~10% more tree bits.
+  qnodes (start digit, digits 0..3 before start, child[0..3]); child < 0 is a leaf of
+         symbol -child-1; -sigma-1 is a padding leaf that no symbol reaches
 """
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint8_t
 from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE_BITS,
@@ -32,6 +41,7 @@ from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1,
                             rrr_prefetch, rrr_stage, rrr_finish)
 from bits cimport fm_prefetch
+from quad_vector cimport (qv_t, qv_init, qv_rank, qv_rank_pair, qv_access_rank, qv_prefetch)
 
 cdef enum:
     WT_CODE_BITS = 26          # longest code (Huffman codes are length-limited to this)
@@ -41,6 +51,12 @@ ctypedef struct wt_node_t:
     uint64_t start        # first bit of the node in the concatenated bitvector
     uint64_t ones_before  # rank1(start)
     int32_t child[2]      # >= 0: node index; < 0: leaf of symbol -child-1
+
+ctypedef struct qwt_node_t:
+    uint64_t start        # first digit of the node in the concatenated QuadRankVector
+    uint64_t before[4]    # rank_x(start) for digits x = 0..3
+    int32_t child[4]      # >= 0: node index; < 0: leaf of symbol -child-1
+
 
 ctypedef struct wt_bits_t:
     # the concatenated node bitvectors: plain RankBitVector lines (profile "fast") or
@@ -58,6 +74,9 @@ ctypedef struct wt_t:
     uint64_t block_mask      # (1 << block_shift) - 1
     uint64_t n               # sequence length
     uint32_t sigma           # alphabet bound (symbols are < sigma)
+    unsigned int arity       # 2 (bits, nodes) or 4 (quad, qnodes)
+    qv_t quad                # arity 4: all node digits, concatenated
+    const qwt_node_t *qnodes # arity 4: (n_nodes,)
 
 
 cdef inline uint64_t wtb_rank1(const wt_bits_t *b, uint64_t i) noexcept nogil:
@@ -134,8 +153,90 @@ cdef inline const wt_node_t *wt_root(const wt_t *wt, uint64_t i) noexcept nogil:
     return wt.nodes + wt.roots[i >> wt.block_shift]
 
 
+cdef inline const qwt_node_t *qwt_root(const wt_t *wt, uint64_t i) noexcept nogil:
+    """Root node of the (4-ary) tree of the block holding position i (i < n)."""
+    return wt.qnodes + wt.roots[i >> wt.block_shift]
+
+
+cdef inline uint64_t qwt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept nogil:
+    """wt_rank for arity 4: one QuadRankVector line per level."""
+    cdef uint64_t e = wt_entry(wt, c, i)
+    cdef unsigned int L = wt_entry_len(e)
+    cdef uint64_t j = i & wt.block_mask
+    cdef const qwt_node_t *nd
+    cdef unsigned int d, x
+    if L == 0 or j == 0:
+        return e >> WT_COUNT_SHIFT
+    nd = qwt_root(wt, i)
+    for d in range(L):
+        x = <unsigned int>(e & 3)
+        e >>= 2
+        j = qv_rank(&wt.quad, x, nd.start + j) - nd.before[x]
+        if d + 1 < L:
+            if nd.child[x] < 0:         # only a damaged index gets here
+                break
+            nd = wt.qnodes + nd.child[x]
+    return (wt_entry(wt, c, i) >> WT_COUNT_SHIFT) + j
+
+
+cdef inline void qwt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t *j) noexcept nogil:
+    """wt_rank_pair for arity 4: one joint descent when both ends are in the same block."""
+    cdef uint64_t a = i[0], z = j[0]
+    cdef uint64_t e, la, lz, ra, rz
+    cdef unsigned int L, d, x
+    cdef const qwt_node_t *nd
+    if (a >> wt.block_shift) != (z >> wt.block_shift) or (z & wt.block_mask) == 0:
+        i[0] = qwt_rank(wt, c, a)
+        j[0] = qwt_rank(wt, c, z)
+        return
+    e = wt_entry(wt, c, a)
+    L = wt_entry_len(e)
+    la = a & wt.block_mask
+    lz = z & wt.block_mask
+    if L == 0 or la == lz:
+        i[0] = qwt_rank(wt, c, a)
+        j[0] = i[0]
+        return
+    nd = qwt_root(wt, a)
+    for d in range(L):
+        x = <unsigned int>((e >> (2 * d)) & 3)
+        qv_rank_pair(&wt.quad, x, nd.start + la, nd.start + lz, &ra, &rz)
+        la = ra - nd.before[x]
+        lz = rz - nd.before[x]
+        if la == lz:
+            break
+        if d + 1 < L:
+            if nd.child[x] < 0:         # only a damaged index gets here
+                break
+            nd = wt.qnodes + nd.child[x]
+    i[0] = (e >> WT_COUNT_SHIFT) + la
+    j[0] = (e >> WT_COUNT_SHIFT) + lz
+
+
+cdef inline uint64_t qwt_inverse_select(const wt_t *wt, uint64_t i, uint32_t *c) noexcept nogil:
+    """wt_inverse_select for arity 4.  A padding leaf (damaged index only) reads as the
+    symbol ``sigma``, which every caller clamps."""
+    cdef const qwt_node_t *nd = qwt_root(wt, i)
+    cdef uint64_t j = i & wt.block_mask
+    cdef unsigned int x, depth = 0
+    cdef int32_t ch
+    while True:
+        j = qv_access_rank(&wt.quad, nd.start + j, &x) - nd.before[x]
+        ch = nd.child[x]
+        depth += 1
+        if ch < 0 or depth > WT_CODE_BITS:
+            c[0] = <uint32_t>(-ch - 1) if ch < 0 else wt.sigma
+            if c[0] >= wt.sigma:
+                c[0] = wt.sigma
+                return 0
+            return (wt_entry(wt, c[0], i) >> WT_COUNT_SHIFT) + j
+        nd = wt.qnodes + ch
+
+
 cdef inline uint64_t wt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept nogil:
     """Occurrences of symbol c in [0, i).  c < sigma, i <= n."""
+    if wt.arity == 4:
+        return qwt_rank(wt, c, i)
     cdef uint64_t e = wt_entry(wt, c, i)
     cdef unsigned int L = wt_entry_len(e)
     cdef uint64_t j = i & wt.block_mask
@@ -161,6 +262,9 @@ cdef inline void wt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t 
     cdef uint64_t e, la, lz, r1a, r1z
     cdef unsigned int L, d, b
     cdef const wt_node_t *nd
+    if wt.arity == 4:
+        qwt_rank_pair(wt, c, i, j)
+        return
     if (a >> wt.block_shift) != (z >> wt.block_shift) or (z & wt.block_mask) == 0:
         i[0] = wt_rank(wt, c, a)
         j[0] = wt_rank(wt, c, z)
@@ -199,6 +303,8 @@ cdef inline void wt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t 
 
 cdef inline uint64_t wt_inverse_select(const wt_t *wt, uint64_t i, uint32_t *c) noexcept nogil:
     """Symbol at i into ``*c`` and its rank (occurrences of it in [0, i)).  i < n."""
+    if wt.arity == 4:
+        return qwt_inverse_select(wt, i, c)
     cdef const wt_node_t *nd = wt_root(wt, i)
     cdef uint64_t j = i & wt.block_mask
     cdef unsigned int b
@@ -223,11 +329,18 @@ cdef inline uint32_t wt_access(const wt_t *wt, uint64_t i) noexcept nogil:
 cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const void *nodes,
                          const uint32_t *roots, const uint64_t *table, unsigned int block_shift,
                          uint64_t n, uint32_t sigma, const uint64_t *rrr_payload=NULL,
-                         uint64_t n_payload_words=0) noexcept nogil:
+                         uint64_t n_payload_words=0, const uint64_t *quad_supers=NULL) noexcept nogil:
     """Point ``wt`` at validated arrays.  ``lines`` are RankBitVector lines, or RRR lines
-    when ``rrr_payload`` is given (profile "small")."""
+    when ``rrr_payload`` is given (profile "small"), or QuadRankVector lines of a 4-ary
+    tree when ``quad_supers`` is given (then ``n_bits`` counts digits and ``nodes`` are
+    qwt_node_t)."""
+    wt.arity = 4 if quad_supers != NULL else 2
+    wt.qnodes = <const qwt_node_t *>nodes
     wt.bits.compressed = rrr_payload != NULL
-    if wt.bits.compressed:
+    if quad_supers != NULL:
+        qv_init(&wt.quad, lines, quad_supers, n_bits)
+        rbv_init(&wt.bits.plain, lines, 0)      # unused; points at valid memory
+    elif wt.bits.compressed:
         rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits)
     else:
         rbv_init(&wt.bits.plain, lines, n_bits)

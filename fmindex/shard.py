@@ -17,7 +17,7 @@ import numpy as np
 from . import format as fmt
 from ._bwt_builder import build_bwt_and_samples
 from ._fm_shard import FMShard
-from ._wavelet_tree import (NODE_DTYPE, SINGLE_BLOCK, build_wavelet_tree_arrays,
+from ._wavelet_tree import (NODE_DTYPE, QNODE_DTYPE, SINGLE_BLOCK, build_wavelet_tree_arrays,
                             symbol_histogram)
 from .errors import CorruptIndexError, IndexFormatError
 
@@ -37,6 +37,11 @@ SMALL_BLOCK_SHIFT = 18
 # halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
 PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
 PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63"}
+# tree arity of each profile's byte shards: "fast" uses 4-ary Huffman trees over
+# QuadRankVector lines (half the levels, so half the dependent cache misses per step);
+# "small" keeps binary trees, whose bits RRR compresses
+PROFILE_WT_ARITY = {"fast": 4, "small": 2}
+WT_ARITIES = (2, 4)
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
@@ -65,12 +70,13 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "vocab": "<u4",                     # token shards: token id of each compact symbol id
     "wt_payload": "<u8",                # profile "small": RRR offsets of the tree bits
     "pair_rows": "<u4",                 # byte shards >= PAIR_TABLE_MIN_ROWS: 2-byte ranges
+    "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
-    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_nodes", "wt_roots", "wt_table", "C",
-                           "pair_rows"),
+    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_nodes", "wt_roots",
+                           "wt_table", "C", "pair_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts",),
@@ -143,6 +149,7 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
         holder, doc_starts, sep, 257 if sep == 256 else 256, metas, out_dir, alphabet="bytes",
         sa_sample=sa_sample, isa_sample=isa_sample,
         block_shift=block_shift, wt_bits=PROFILE_WT_BITS[profile],
+        wt_arity=PROFILE_WT_ARITY[profile],
         timings=timings, phase=phase, release_text=release_text)
 
 
@@ -176,6 +183,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                              metas: List[bytes], out_dir: Path, *, alphabet: str,
                              sa_sample: int = 32, isa_sample: int = 64,
                              block_shift: int = SINGLE_BLOCK, wt_bits: str = "plain",
+                             wt_arity: int = 2,
                              timings: Optional[Dict[str, float]] = None,
                              phase: Optional[Callable[[str], None]] = None,
                              release_text: Optional[Callable[[], None]] = None,
@@ -188,9 +196,14 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     ``text`` may be given as a one-element list, which is emptied: then no reference to
     the text outlives the BWT pass and ``release_text`` can free its buffer.
     ``wt_bits``: "plain" (RankBitVector lines) or "rrr63" (RRR-compressed tree bits).
+    ``wt_arity``: 2 (binary trees) or 4 (4-ary trees over QuadRankVector lines; plain
+    bits, blocks of a small alphabet only).
     """
     if wt_bits not in WT_BITS_KINDS:
         raise ValueError(f"unknown tree bit layout {wt_bits!r}")
+    if wt_arity not in WT_ARITIES or (wt_arity == 4 and (wt_bits != "plain"
+                                                          or block_shift >= SINGLE_BLOCK)):
+        raise ValueError(f"unsupported tree arity {wt_arity!r} for this layout")
     if isinstance(text, list):
         text = text.pop()
     timings = timings if timings is not None else {}
@@ -226,9 +239,11 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     freq[sep] -= 1                      # the fake separator at row r0
     C = np.ones(sigma + 1, dtype=np.uint64)
     C[1:] += np.cumsum(freq, dtype=np.uint64)
-    wt = build_wavelet_tree_arrays(bwt, sigma, block_shift)
+    wt = build_wavelet_tree_arrays(bwt, sigma, block_shift, arity=wt_arity)
     del bwt
     extra_arrays = dict(extra_arrays or {})
+    if wt_arity == 4:
+        extra_arrays["wt_supers"] = wt["supers"]
     if wt_bits == "rrr63":
         from ._rrr_bitvector import rrr_encode_lines
         wt["lines"], extra_arrays["wt_payload"] = rrr_encode_lines(wt["lines"], wt["n_bits"])
@@ -248,7 +263,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "alphabet": alphabet,
         "n_docs": k, "num_bytes": N - k, "n_rows": out["n_rows"], "sep": int(sep),
         "r0": out["r0"], "sigma": int(sigma), "wt_n_bits": int(wt["n_bits"]),
-        "wt_block_shift": int(wt["block_shift"]), "wt_bits": wt_bits,
+        "wt_block_shift": int(wt["block_shift"]), "wt_bits": wt_bits, "wt_arity": wt_arity,
         "sa_sample": sa_sample, "isa_sample": isa_sample,
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
@@ -292,6 +307,10 @@ def _read_params(raw, mpath: str) -> dict:
     p.setdefault("wt_bits", "plain")
     if p["wt_bits"] not in WT_BITS_KINDS:
         raise CorruptIndexError(f"unknown tree bit layout {p['wt_bits']!r}", mpath)
+    p.setdefault("wt_arity", 2)
+    if p["wt_arity"] not in WT_ARITIES or (p["wt_arity"] == 4 and (
+            p["wt_bits"] != "plain" or p["alphabet"] != "bytes")):
+        raise CorruptIndexError(f"unsupported tree arity {p['wt_arity']!r}", mpath)
     for k, (lo, hi) in _INT_PARAMS.items():
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -322,6 +341,8 @@ class Shard:
         self.alphabet = p["alphabet"]
         arrays = {}
         wanted = dict(SHARD_ARRAYS)
+        if p["wt_arity"] == 4:
+            wanted["wt_nodes"] = QNODE_DTYPE
         for name in extra:
             if name not in EXTRA_ARRAY_DTYPES:
                 raise CorruptIndexError(f"unknown extra array {name!r}", mpath)
@@ -375,24 +396,40 @@ class Shard:
                    a["wt_lines"].shape[0] == rrr_lines_for_bits(p["wt_n_bits"]) * 8, "RRR lines", sp)
             _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"]),
                    "RRR payload size", sp)
+        elif p["wt_arity"] == 4:
+            from ._quad_vector import quad_lines_for
+            lw, sw = quad_lines_for(p["wt_n_bits"])
+            _check("wt_supers" in a and a["wt_lines"].shape[0] == lw and
+                   a["wt_supers"].shape[0] == sw, "4-ary tree size", sp)
+            _check(shift < 63, "4-ary tree blocks", sp)
         else:
             _check(a["wt_lines"].shape[0] == lines_for_bits(p["wt_n_bits"]) * 8,
                    "wavelet tree size", sp)
         nodes = a["wt_nodes"]
         nn = nodes.shape[0]
         _check(nn >= 1 and bool(np.all(nodes["start"] <= p["wt_n_bits"])), "node starts", sp)
-        _check(bool(np.all(nodes["start"][1:] >= nodes["start"][:-1])) and
-               bool(np.all(nodes["ones_before"] <= nodes["start"])) and
-               bool(np.all(nodes["ones_before"][1:] >= nodes["ones_before"][:-1])), "nodes", sp)
-        ch = nodes["child"]
-        _check(bool(np.all((ch < nn) & (ch >= -sigma))), "node children", sp)
+        if p["wt_arity"] == 4:
+            bef = nodes["before"]
+            _check(bool(np.all(nodes["start"][1:] >= nodes["start"][:-1])) and
+                   bool(np.all(bef.sum(axis=1, dtype=np.uint64) == nodes["start"])) and
+                   bool(np.all(bef[1:] >= bef[:-1])), "nodes", sp)
+            ch = nodes["child"]
+            _check(bool(np.all((ch < nn) & (ch >= -sigma - 1))), "node children", sp)
+        else:
+            _check(bool(np.all(nodes["start"][1:] >= nodes["start"][:-1])) and
+                   bool(np.all(nodes["ones_before"] <= nodes["start"])) and
+                   bool(np.all(nodes["ones_before"][1:] >= nodes["ones_before"][:-1])),
+                   "nodes", sp)
+            ch = nodes["child"]
+            _check(bool(np.all((ch < nn) & (ch >= -sigma))), "node children", sp)
         _check(bool(np.all(a["wt_roots"] < nn)), "tree roots", sp)
         # the last table row holds the totals: they must match the C array
         tot = (a["wt_table"][n_blocks * sigma:] >> np.uint64(32)).astype(np.int64)
         freq = np.diff(a["C"].astype(np.int64))
         freq[p["sep"]] += 1             # the fake separator of row r0
         _check(bool(np.array_equal(tot, freq)), "tree table totals", sp)
-        _check(bool(np.all(((a["wt_table"] >> np.uint64(26)) & np.uint64(63)) <= 26)),
+        _check(bool(np.all(((a["wt_table"] >> np.uint64(26)) & np.uint64(63))
+                           <= (13 if p["wt_arity"] == 4 else 26))),
                "code lengths", sp) if n_blocks * sigma <= (1 << 22) else None
         n_marks = p["n_sa_samples"]
         n_txt = n_rows - 1

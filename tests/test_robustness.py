@@ -39,11 +39,13 @@ from fmindex.errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FM
 from fmindex.shard import SHARD_ARRAYS
 
 SHARD = "shard-00000"
-ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in SHARD_ARRAYS]
+# byte shards of the default ("fast") profile also hold the 4-ary tree's superblock counts
+ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in list(SHARD_ARRAYS) + ["wt_supers"]]
 JSON_FILES = ["manifest.json", f"{SHARD}/shard.json"]
 ALL_FILES = JSON_FILES + ARRAY_FILES
 # the files backward search (count) reads; corrupting any other one cannot change a count
-COUNT_FILES = {f"{SHARD}/{n}.arr" for n in ("wt_lines", "wt_nodes", "wt_codes", "wt_code_len", "C")}
+COUNT_FILES = {f"{SHARD}/{n}.arr" for n in ("wt_lines", "wt_nodes", "wt_codes", "wt_code_len", "C",
+                                             "wt_supers", "wt_table", "wt_roots")}
 VERIFY_MODES = [False, "auto", True]
 
 WORDS = ("alpha beta gamma delta natural language fm index the of and x y z "
@@ -1085,3 +1087,15 @@ def test_extract_is_clipped(request, which):
         assert idx.extract(i, 10 ** 9) == b""
         assert idx.extract(i, 9, 4) == b""
         assert idx.document(i).data == d
+
+
+def test_build_working_directory_is_refused(pristine, tmp_path):
+    """A build killed after writing its manifest but before the final rename leaves a
+    complete-looking .NAME.tmp-XXXX directory: only the rename publishes it."""
+    work = tmp_path / ".idx.tmp-k1ll3d"
+    shutil.copytree(pristine, work)
+    with pytest.raises(IndexFormatError, match="--resume"):
+        fmindex.open(work)
+    published = tmp_path / "idx"
+    work.rename(published)
+    fmindex.open(published).close()

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from fmindex._rank_bitvector import RankBitVector
-from fmindex._wavelet_tree import WaveletTree
+from fmindex._quad_vector import QuadRankVector
+from fmindex._wavelet_tree import WaveletTree, build_wavelet_tree_arrays, huffman4_shape
 
 
 def check_bitvector(bits):
@@ -49,8 +50,8 @@ def test_bitvector_line_boundaries(n, density):
 BLOCK_SHIFTS = [63, 4, 7]      # one global tree; 16- and 128-symbol blocks
 
 
-def check_wavelet_tree(seq, sigma, block_shift=63):
-    wt = WaveletTree(seq, sigma, block_shift=block_shift)
+def check_wavelet_tree(seq, sigma, block_shift=63, arity=2, wt=None):
+    wt = wt or WaveletTree(seq, sigma, block_shift=block_shift, arity=arity)
     n = seq.shape[0]
     assert len(wt) == n
     for c in np.unique(np.concatenate([seq, [0, sigma - 1]])).tolist():
@@ -104,3 +105,105 @@ def test_wavelet_tree_long_codes_are_limited():
 @pytest.mark.parametrize("shift", BLOCK_SHIFTS)
 def test_wavelet_tree_single_symbol(shift):
     check_wavelet_tree(np.full(1000, 7, dtype=np.uint8), 256, shift)
+
+
+# --- QuadRankVector and 4-ary trees (profile "fast" of byte shards) -------------------------
+
+def check_quad_vector(digits):
+    d = np.asarray(digits, dtype=np.int64)
+    qv = QuadRankVector(d)
+    n = d.shape[0]
+    assert len(qv) == n
+    cs = np.zeros((4, n + 1), dtype=np.int64)
+    for x in range(4):
+        cs[x, 1:] = np.cumsum(d == x)
+    for i in range(0, n + 1, max(1, n // 211)):
+        for x in range(4):
+            assert qv.rank(x, i) == cs[x, i]
+        j = min(n, i + int(i % 300))
+        assert qv.rank_pair(int(i % 4), i, j) == (cs[i % 4, i], cs[i % 4, j])
+    for x in range(4):
+        assert qv.rank(x, n) == cs[x, n]
+    for i in range(0, n, max(1, n // 211)):
+        assert qv[i] == d[i]
+        assert qv.access_rank(i) == (d[i], cs[d[i], i])
+    with pytest.raises(IndexError):
+        qv.rank(0, n + 1)
+
+
+@settings(deadline=None)
+@given(arrays(np.uint8, st.integers(0, 2000), elements=st.integers(0, 3)))
+def test_quad_vector_random(digits):
+    check_quad_vector(digits)
+
+
+# line = 224 digits, superblock = 256 lines = 57,344 digits (16-bit in-line counts)
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 223, 224, 225, 448, 57_343, 57_344, 57_345,
+                               3 * 57_344 + 5])
+@pytest.mark.parametrize("kind", ["uniform", "all3", "runs"])
+def test_quad_vector_line_and_superblock_edges(n, kind):
+    rng = np.random.default_rng(n)
+    if kind == "uniform":
+        d = rng.integers(0, 4, n)
+    elif kind == "all3":
+        d = np.full(n, 3)           # a count of 57,344 before a superblock end: no overflow
+    else:
+        d = np.repeat(rng.integers(0, 4, n // 100 + 1), 100)[:n]
+    check_quad_vector(d)
+
+
+@settings(deadline=None)
+@given(arrays(np.uint8, st.integers(0, 600)), st.sampled_from([4, 7, 16]))
+def test_quad_wavelet_tree_bytes(seq, shift):
+    check_wavelet_tree(seq, 256, shift, arity=4)
+
+
+@settings(deadline=None)
+@given(arrays(np.uint16, st.integers(1, 300), elements=st.integers(0, 256)),
+       st.sampled_from([4, 7]))
+def test_quad_wavelet_tree_257_symbols(seq, shift):
+    check_wavelet_tree(seq, 257, shift, arity=4)
+
+
+@pytest.mark.parametrize("present", [1, 2, 3, 4, 5, 6, 7, 8, 255, 256])
+def test_quad_wavelet_tree_padding(present):
+    """Every count of present symbols (padding leaves make all nodes 4-ary)."""
+    rng = np.random.default_rng(present)
+    syms = rng.choice(256, present, replace=False).astype(np.uint8)
+    seq = syms[rng.integers(0, present, 3000)]
+    check_wavelet_tree(seq, 256, 10, arity=4)
+
+
+@pytest.mark.parametrize("skew", [1.0, 1.5, 3.0])
+def test_quad_wavelet_tree_skewed(skew):
+    rng = np.random.default_rng(7)
+    seq = np.minimum(rng.zipf(skew + 0.01, 20000) - 1, 255).astype(np.uint8)
+    check_wavelet_tree(seq, 256, 12, arity=4)
+
+
+def test_quad_codes_are_length_limited():
+    """A code-length limit below the Huffman depth takes the length-limiting path, in the
+    standalone shape and in the build, and the tree still answers exactly."""
+    fib = [1, 1]
+    while len(fib) < 40:
+        fib.append(fib[-1] + fib[-2])
+    codes, code_len, children, size = huffman4_shape(np.array(fib[:40]), max_len=4)
+    assert code_len.max() <= 4 and int(size[0]) == sum(fib[:40])
+    free = huffman4_shape(np.array(fib[:40]), max_len=13)[1]
+    assert free.max() > 4
+    seq = np.repeat(np.arange(40, dtype=np.uint8), np.array(fib[:40]) % 997 + 1)
+    np.random.default_rng(2).shuffle(seq)
+    a = build_wavelet_tree_arrays(seq, 256, 14, arity=4, max_code_len=3)
+    assert int(((a["table"] >> np.uint64(26)) & np.uint64(63)).max()) <= 3
+    check_wavelet_tree(seq, 256, wt=WaveletTree(arrays=a))
+
+
+def test_quad_tree_is_shallower():
+    """On a real BWT-like skew the 4-ary tree stores about half as many levels per symbol."""
+    rng = np.random.default_rng(3)
+    seq = np.minimum(rng.zipf(1.3, 200_000) - 1, 255).astype(np.uint8)
+    two = build_wavelet_tree_arrays(seq, 256, 16, arity=2)
+    four = build_wavelet_tree_arrays(seq, 256, 16, arity=4)
+    bits_per_symbol = two["n_bits"] / seq.shape[0]
+    digits_per_symbol = four["n_bits"] / seq.shape[0]
+    assert digits_per_symbol < 0.65 * bits_per_symbol
