@@ -7,6 +7,7 @@ add up, locate results are concatenated in document order.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from ._fm_shard import count_shards
 from .shard import COMPONENTS, Shard
 
 INDEX_KIND = "fmindex"
+# the hidden working directory of a build (tempfile.mkdtemp(prefix=".NAME.tmp-"))
+_BUILD_DIR_NAME = re.compile(r"\..+\.tmp-[A-Za-z0-9_]+")
 MAX_PATTERN_BYTES = 1 << 24
 LOCATE_DTYPE = np.dtype([("doc", "<i8"), ("offset", "<i8")])
 #: count() on many shards is one GIL-free call (``count_shards``); it splits the shards over
@@ -112,6 +115,13 @@ class Index:
         self.path = Path(path)
         if not self.path.is_dir():
             raise IndexFormatError("not an index directory (build one with `fmindex build`)",
+                                   str(self.path))
+        if _BUILD_DIR_NAME.fullmatch(self.path.name):
+            # a build's working directory (.NAME.tmp-XXXX): even when its manifest is
+            # written (a build killed just before its final rename), only the rename
+            # publishes it; opening it here could race with the build or its --resume
+            raise IndexFormatError("this is the working directory of an unfinished build: "
+                                   "run the build again with --resume to finish it",
                                    str(self.path))
         man = fmt.read_json(self.path / "manifest.json", INDEX_KIND)
         if man.get("complete") is not True or not isinstance(man.get("shards"), list):
