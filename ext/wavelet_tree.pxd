@@ -179,6 +179,53 @@ cdef inline uint64_t qwt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept n
     return (wt_entry(wt, c, i) >> WT_COUNT_SHIFT) + j
 
 
+cdef inline void _qwt_rank_two(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t *j) noexcept nogil:
+    """rank_c(i) and rank_c(j) in two different blocks (two trees), descended in lockstep
+    so that the two cache misses of each level overlap."""
+    cdef uint64_t ea = wt_entry(wt, c, i[0]), ez = wt_entry(wt, c, j[0])
+    cdef uint64_t ca = ea >> WT_COUNT_SHIFT, cz = ez >> WT_COUNT_SHIFT
+    cdef unsigned int La = wt_entry_len(ea), Lz = wt_entry_len(ez)
+    cdef uint64_t ja = i[0] & wt.block_mask, jz = j[0] & wt.block_mask
+    cdef const qwt_node_t *na = NULL
+    cdef const qwt_node_t *nz = NULL
+    cdef unsigned int x
+    if ja == 0:
+        La = 0
+    if jz == 0:
+        Lz = 0
+    if La:
+        na = qwt_root(wt, i[0])
+    else:
+        ja = 0
+    if Lz:
+        nz = qwt_root(wt, j[0])
+    else:
+        jz = 0
+    while La or Lz:
+        if La:
+            x = <unsigned int>(ea & 3)
+            ea >>= 2
+            ja = qv_rank(&wt.quad, x, na.start + ja) - na.before[x]
+            La -= 1
+            if La:
+                if na.child[x] < 0:     # only a damaged index gets here
+                    La = 0
+                else:
+                    na = wt.qnodes + na.child[x]
+        if Lz:
+            x = <unsigned int>(ez & 3)
+            ez >>= 2
+            jz = qv_rank(&wt.quad, x, nz.start + jz) - nz.before[x]
+            Lz -= 1
+            if Lz:
+                if nz.child[x] < 0:
+                    Lz = 0
+                else:
+                    nz = wt.qnodes + nz.child[x]
+    i[0] = ca + ja
+    j[0] = cz + jz
+
+
 cdef inline void qwt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t *j) noexcept nogil:
     """wt_rank_pair for arity 4: one joint descent when both ends are in the same block."""
     cdef uint64_t a = i[0], z = j[0]
@@ -186,8 +233,7 @@ cdef inline void qwt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t
     cdef unsigned int L, d, x
     cdef const qwt_node_t *nd
     if (a >> wt.block_shift) != (z >> wt.block_shift) or (z & wt.block_mask) == 0:
-        i[0] = qwt_rank(wt, c, a)
-        j[0] = qwt_rank(wt, c, z)
+        _qwt_rank_two(wt, c, i, j)
         return
     e = wt_entry(wt, c, a)
     L = wt_entry_len(e)

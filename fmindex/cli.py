@@ -39,6 +39,7 @@ def _print_stats(st: dict, out=sys.stdout) -> None:
     print(f"sampling        SA every {st['sa_sample']}, ISA every {st['isa_sample']}", file=out)
     blocks = ("one tree" if st["tree_block_shift"] >= 63
               else f"a tree per 2^{st['tree_block_shift']} rows")
+    blocks = f"{'4-ary' if st.get('tree_arity', 2) == 4 else 'binary'}, {blocks}"
     print(f"profile         {st['profile']} ({blocks})", file=out)
     print(f"{'component':<24}{'bytes':>14}{'% of text':>11}{'bits/char':>11}", file=out)
     for name, b in st["components"].items():
@@ -316,9 +317,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="inverse suffix-array sample rate: extract overhead per call "
                    "(default 64; 128 with --profile small)")
     b.add_argument("--profile", choices=("fast", "small"), default="fast",
-                   help="fast (default): plain bitvectors, one cache line per wavelet-tree "
-                   "level; small: RRR-compressed bitvectors, about 40%% smaller for a "
-                   "2-3x slower count (see README: Build profiles)")
+                   help="fast (default): 4-ary wavelet trees, one cache line per level "
+                   "(about 1.7 levels per byte); small: binary trees over RRR-compressed "
+                   "bitvectors, about half the size for a 3-4x slower count (see README: "
+                   "Build profiles)")
     _sizing_args(b)
     b.add_argument("--resume", action="store_true",
                    help="continue an interrupted build of the same inputs into --output "

@@ -189,6 +189,7 @@ class Index:
             "sa_sample": p["sa_sample"], "isa_sample": p["isa_sample"],
             "profile": "small" if p.get("wt_bits") == "rrr63" else "fast",
             "tree_block_shift": p["wt_block_shift"],
+            "tree_arity": p.get("wt_arity", 2),
         }
 
     # ---------------------------------------------------------------- helpers
