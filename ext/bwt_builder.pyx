@@ -21,8 +21,10 @@ import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.string cimport memmove
+from libc.stdint cimport uintptr_t
+from posix.mman cimport madvise, MADV_DONTNEED
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t, uint8_t
-from packed_ints cimport packed_words, packed_set, bits_needed
+from packed_ints cimport packed_t, packed_init, packed_get, packed_words, packed_set, bits_needed
 from sampled_rows cimport ROW_BLOCK_SHIFT
 
 cnp.import_array()
@@ -50,6 +52,32 @@ cdef extern from *:
 # rows of look-ahead for the prefetch of T[SA[r] - 1]
 cdef enum:
     _PF_DIST = 128
+
+# The pass hands the consumed part of SA's memory back to the kernel as it goes
+# (madvise MADV_DONTNEED): every _RELEASE_ROWS rows, the whole _RELEASE_ALIGN units
+# (2 MiB: transparent huge pages are not split) between the BWT symbols written so far
+# and the next SA entry to read; at the end of a part, the whole pages left.  Only the
+# bytes past the final BWT (symbols 0 .. N-1 of SA's memory, where the parts' blocks are
+# moved after the pass) are released.  The peak of the pass is then that of its start
+# (text + SA) instead of text + SA + the sample arrays, which fill as the pass goes.
+cdef enum:
+    _RELEASE_ROWS = 1 << 16
+cdef uintptr_t _RELEASE_ALIGN = 1 << 21
+cdef uintptr_t _PAGE = 4096
+
+
+cdef inline uintptr_t _release(uintptr_t lo, uintptr_t hi, uintptr_t floor,
+                               uintptr_t align) noexcept nogil:
+    """Release the whole ``align`` units of [max(lo, floor), hi) (dead bytes of SA);
+    returns the end of what is released (or ``lo`` when nothing is)."""
+    if lo < floor:
+        lo = floor
+    cdef uintptr_t a = (lo + align - 1) & ~(align - 1)
+    cdef uintptr_t b = hi & ~(align - 1)
+    if b > a:
+        madvise(<void *>a, b - a, MADV_DONTNEED)   # best effort: a failure only keeps RSS
+        return b
+    return lo
 
 
 cdef inline uint64_t _upper_bound(const uint64_t *a, uint64_t n, uint64_t x) noexcept nogil:
@@ -90,7 +118,9 @@ ctypedef struct _pass_t:
     uint64_t sep, sa_rate, isa_rate, sa_mask, isa_mask, n_docs
     unsigned int sa_sh, isa_sh, sa_w, row_w
     bint sa_pow2, isa_pow2
+    bint isa_in_pass            # else the ISA samples are derived from the SA samples after
     const uint64_t *ds
+    uintptr_t keep_end          # SA's bytes below this hold the final BWT: never released
     uint64_t *saw
     uint8_t *lw
     uint32_t *pw
@@ -122,7 +152,12 @@ cdef uint64_t _bwt_part(const text_t *T, const sa_t *SA, text_t *dst, uint64_t r
     cdef uint64_t r, p, q, pf, d, seps = 0
     cdef uint64_t pf_end = r_end - _PF_DIST if r_end > r_begin + _PF_DIST else r_begin
     cdef text_t sep = <text_t>a.sep
+    cdef uintptr_t freed = 0    # SA's dead bytes below this are released
     for r in range(r_begin, r_end):
+        if (r & (_RELEASE_ROWS - 1)) == 0 and a.keep_end:
+            # dead: from the next BWT slot of this part to the next SA entry to read
+            freed = _release(max(<uintptr_t>(dst + r), freed), <uintptr_t>&SA[r - 1],
+                             a.keep_end, _RELEASE_ALIGN)
         # T[SA[r-1]-1] is a cache miss: request the symbol of a row ahead
         if r < pf_end:
             pf = <uint64_t>SA[r - 1 + _PF_DIST]
@@ -139,15 +174,34 @@ cdef uint64_t _bwt_part(const text_t *T, const sa_t *SA, text_t *dst, uint64_t r
             _packed_set_atomic(a.saw, a.sa_w, j, q)
             a.pw[(r >> ROW_BLOCK_SHIFT) + 1] += 1
             j += 1
-        if _is_sample(p, a.isa_pow2, a.isa_mask, a.isa_rate):
+        if a.isa_in_pass and _is_sample(p, a.isa_pow2, a.isa_mask, a.isa_rate):
             q = (p >> a.isa_sh) if a.isa_pow2 else p // a.isa_rate
             _packed_set_atomic(a.iw, a.row_w, q, r)
         if T[p] == sep:
             d = _upper_bound(a.ds, a.n_docs + 1, p) - 1
             _packed_set_atomic(a.ew, a.row_w, d, r)
             seps += 1
+    if a.keep_end:
+        _release(max(<uintptr_t>(dst + r_end), freed), <uintptr_t>&SA[r_end - 1], a.keep_end,
+                 _PAGE)
     seps_out[0] = seps
     return j
+
+
+cdef void _isa_from_sa_samples(const uint32_t *prefix, const uint8_t *low, const uint64_t *saw,
+                               unsigned int sa_w, uint64_t n_blocks, uint64_t ratio,
+                               uint64_t *iw, unsigned int row_w) noexcept nogil:
+    """ISA samples from the SA samples when isa_rate = ratio * sa_rate: sample j (row
+    ``b << ROW_BLOCK_SHIFT | low[j]`` for prefix[b] <= j < prefix[b + 1], value
+    q = p / sa_rate) is the ISA sample q / ratio when ratio divides q."""
+    cdef packed_t pk
+    cdef uint64_t b, j, q
+    packed_init(&pk, saw, sa_w, prefix[n_blocks])
+    for b in range(n_blocks):
+        for j in range(prefix[b], prefix[b + 1]):
+            q = packed_get(&pk, j)
+            if q % ratio == 0:
+                packed_set(iw, row_w, q // ratio, (b << ROW_BLOCK_SHIFT) | low[j])
 
 
 def _threads(num_threads):
@@ -162,13 +216,16 @@ def _threads(num_threads):
 
 def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa_rate,
                           uint64_t isa_rate, const uint64_t[::1] doc_starts, num_threads=None,
-                          uint64_t min_part_rows=1 << 20):
+                          uint64_t min_part_rows=1 << 20, bint release_sa=True):
     """One pass over SA; returns a dict of arrays and parameters (see module docstring).
 
     SA is overwritten: on return its memory holds BWT rows 1..N (``bwt_tail``, a view of
     SA's buffer; copy it and drop SA to release the rest); row 0 is ``bwt_first``.
     ``num_threads`` (default: all CPUs) threads share the rows, each at least
-    ``min_part_rows`` of them; the result does not depend on either.
+    ``min_part_rows`` of them; the result does not depend on either.  With ``release_sa``
+    the rest of SA's memory (past ``bwt_tail``) is handed back to the kernel during the
+    pass (madvise MADV_DONTNEED: it reads as zeros afterwards), so that the pass adds
+    nothing to the peak memory of a build.
     """
     cdef uint64_t N = T.shape[0]
     if N == 0 or <uint64_t>SA.shape[0] != N:
@@ -218,10 +275,16 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     a.isa_mask = isa_rate - 1
     a.sa_sh = bits_needed(sa_rate) - 1
     a.isa_sh = bits_needed(isa_rate) - 1
+    # isa_rate a multiple of sa_rate (the profiles' defaults): every ISA sample is an SA
+    # sample, and its row is known from the SA samples once the pass is done.  Deriving
+    # them then keeps the ISA array (written in random order, so soon resident in full)
+    # out of the pass, whose peak is thus its start (see _RELEASE_ROWS).
+    a.isa_in_pass = (isa_rate % sa_rate) != 0
     a.sa_w = sa_w
     a.row_w = row_w
     a.n_docs = n_docs
     a.ds = &doc_starts[0]
+    a.keep_end = <uintptr_t>(<text_t *>&SA[0] + N) if release_sa else 0
     a.saw = &saw[0]
     a.lw = &lw[0] if n_marks else NULL
     a.pw = &pw[0]
@@ -234,7 +297,9 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     # blocks are moved down into place after the pass.  The SA samples of a part are
     # numbered from the count of samples in the parts before it (a first, sequential pass).
     # (four parts per thread, handed out dynamically: a thread that gets less CPU than
-    # the others - a busy machine - holds up the pass by one small part only)
+    # the others - a busy machine - holds up the pass by one small part only; the last
+    # parts first: their consumed SA memory can be released at once, while the first
+    # parts' memory is where the BWT ends up)
     cdef int nthr = _threads(num_threads)
     cdef int nt = 4 * nthr if nthr > 1 else 1
     if N // max(min_part_rows, 256) < <uint64_t>nt:     # parts of at least min_part_rows
@@ -249,7 +314,7 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     for t in range(1, nt):
         bounds[t] = ((rows * <uint64_t>t // <uint64_t>nt) >> ROW_BLOCK_SHIFT) << ROW_BLOCK_SHIFT
     bounds[nt] = rows
-    cdef Py_ssize_t ti
+    cdef Py_ssize_t ti, pt
     cdef text_t *dst
     if nt > 1:
         for ti in prange(nt, nogil=True, schedule="dynamic", chunksize=1, num_threads=nthr):
@@ -257,18 +322,21 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
         for t in range(nt):
             jstart[t + 1] += jstart[t]
     for ti in prange(nt, nogil=True, schedule="dynamic", chunksize=1, num_threads=nthr):
-        if ti == 0:
+        pt = nt - 1 - ti
+        if pt == 0:
             dst = B
         else:
-            dst = (<text_t *>&SA[bounds[ti] - 1]) - bounds[ti]
-        jend[ti] = _bwt_part(&T[0], &SA[0], dst, bounds[ti], bounds[ti + 1], jstart[ti], &a,
-                             &r0s[ti], &sepc[ti])
+            dst = (<text_t *>&SA[bounds[pt] - 1]) - bounds[pt]
+        jend[pt] = _bwt_part(&T[0], &SA[0], dst, bounds[pt], bounds[pt + 1], jstart[pt], &a,
+                             &r0s[pt], &sepc[pt])
     cdef uint64_t r0 = 0, seps = 0
     cdef bint counts_ok = True
     with nogil:
         for t in range(1, nt):
             memmove(<void *>(B + bounds[t]), <const void *>(&SA[bounds[t] - 1]),
                     (bounds[t + 1] - bounds[t]) * sizeof(text_t))
+        if a.keep_end:      # the parts' blocks moved down: everything past the BWT is dead
+            _release(a.keep_end, <uintptr_t>&SA[N - 1] + sizeof(sa_t), a.keep_end, _PAGE)
         for t in range(nt):
             seps += sepc[t]
             if r0s[t]:
@@ -282,6 +350,10 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
         raise RuntimeError(f"internal error: {j} SA samples (expected {n_marks}), "
                            f"{seps} separators (expected {n_docs})")
     np.cumsum(prefix, out=prefix)
+    if not a.isa_in_pass:
+        with nogil:
+            _isa_from_sa_samples(&pw[0], &lw[0] if n_marks else NULL, &saw[0], sa_w, n_blocks,
+                                 isa_rate // sa_rate, &iw[0], row_w)
     return {
         "bwt_first": int(first), "bwt_tail": bwt_tail, "r0": int(r0), "n_rows": int(rows),
         "sa_samples": sa_words, "sa_width": int(sa_w), "n_sa_samples": int(n_marks),

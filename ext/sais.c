@@ -166,14 +166,14 @@ int64_t fm_sais_u8(const uint8_t *T, int32_t *SA, int64_t n)
 {
     if (n < 0 || n > (int64_t)INT32_MAX) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
-    return (int64_t)sais_main_u8_32(T, SA, (int32_t)n, 256, 0);
+    return (int64_t)sais_main_u8_32(T, SA, (int32_t)n, 256, 0, NULL, 0);
 }
 
 int64_t fm_sais_u8_64(const uint8_t *T, int64_t *SA, int64_t n)
 {
     if (n < 0 || n > INT64_MAX / 4) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
-    return sais_main_u8_64(T, SA, n, 256, 0);
+    return sais_main_u8_64(T, SA, n, 256, 0, NULL, 0);
 }
 
 static int fm_check_symbols(const int32_t *T, int64_t n, int32_t k)
@@ -196,7 +196,7 @@ int64_t fm_sais_u16(const uint16_t *T, int32_t *SA, int64_t n, int32_t k)
     if (n < 0 || n > (int64_t)INT32_MAX || k < 1 || k > 65536) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols16(T, n, k)) return FM_SAIS_ESYMBOL;
-    return (int64_t)sais_main_u16_32(T, SA, (int32_t)n, k, 0);
+    return (int64_t)sais_main_u16_32(T, SA, (int32_t)n, k, 0, NULL, 0);
 }
 
 int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k)
@@ -204,7 +204,7 @@ int64_t fm_sais_u16_64(const uint16_t *T, int64_t *SA, int64_t n, int32_t k)
     if (n < 0 || n > INT64_MAX / 4 || k < 1 || k > 65536) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols16(T, n, k)) return FM_SAIS_ESYMBOL;
-    return sais_main_u16_64(T, SA, n, (int64_t)k, 0);
+    return sais_main_u16_64(T, SA, n, (int64_t)k, 0, NULL, 0);
 }
 
 int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
@@ -212,7 +212,7 @@ int64_t fm_sais_int32(const int32_t *T, int32_t *SA, int64_t n, int32_t k)
     if (n < 0 || n > (int64_t)INT32_MAX || k < 1) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols(T, n, k)) return FM_SAIS_ESYMBOL;
-    return (int64_t)sais_main_i32_32(T, SA, (int32_t)n, k, 0);
+    return (int64_t)sais_main_i32_32(T, SA, (int32_t)n, k, 0, NULL, 0);
 }
 
 int64_t fm_sais_int32_64(const int32_t *T, int64_t *SA, int64_t n, int32_t k)
@@ -220,7 +220,7 @@ int64_t fm_sais_int32_64(const int32_t *T, int64_t *SA, int64_t n, int32_t k)
     if (n < 0 || n > INT64_MAX / 4 || k < 1) return FM_SAIS_EINVAL;
     if (n > 0 && (T == NULL || SA == NULL)) return FM_SAIS_EINVAL;
     if (fm_check_symbols(T, n, k)) return FM_SAIS_ESYMBOL;
-    return sais_main_i32_64(T, SA, n, (int64_t)k, 0);
+    return sais_main_i32_64(T, SA, n, (int64_t)k, 0, NULL, 0);
 }
 
 #else /* FM_SAIS_TEMPLATE ------------------------------------------------- */
@@ -608,11 +608,12 @@ static void FN(map_lms)(SI *SA, const SI *S1, SI m)
     }
 }
 
-static SI REC(sais_main)(const SI *T, SI *SA, SI n, SI k, SI fs);
+static SI REC(sais_main)(const SI *T, SI *SA, SI n, SI k, SI fs, SI *xs, SI xn);
 
-/* Suffix array of T[0..n) over [0, k) into SA[0..n); SA[n..n+fs) is free
- * scratch space.  Returns 0 or a negative FM_SAIS_* error. */
-static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
+/* Suffix array of T[0..n) over [0, k) into SA[0..n); SA[n..n+fs) and
+ * xs[0..xn) are free scratch space (xs: handed down by the levels above, it
+ * lies outside SA[0..n+fs)).  Returns 0 or a negative FM_SAIS_* error. */
+static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs, SI *xs, SI xn)
 {
     if (n <= 2) {
         if (n == 1) SA[0] = 0;
@@ -623,31 +624,52 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
         return 0;
     }
 
-    /* bucket arrays C (counts) and B (insertion pointers): on the stack for
-     * small alphabets, else in the free space after SA when it is large
-     * enough, else on the heap. */
+    /* bucket arrays C (counts) and B (insertion pointers), k entries each: on
+     * the stack for small alphabets, else taken from the free space -- the
+     * space after SA (SA[n..n+fs)) first, then the space handed down (xs) --
+     * else on the heap.  Deep levels have little space after their SA but
+     * large alphabets (k close to n); the space handed down (what is left of
+     * the first levels' free space, tens of millions of entries for a large
+     * text) keeps their buckets off the heap, which would add to the peak
+     * memory of the sort. */
     SI stackbuf[2 * FM_SAIS_STACK_BUCKETS];
-    SI *C, *B;
+    SI *C = NULL, *B = NULL;
+    SI *fa = SA + n, *fx = xs; /* what is left of the two free spaces */
+    SI na = fs, nx = xs != NULL ? xn : 0;
     void *heap = NULL;
     if (k <= FM_SAIS_STACK_BUCKETS) {
         C = stackbuf;
         B = stackbuf + FM_SAIS_STACK_BUCKETS;
-    } else if ((uint64_t)fs >= 2 * (uint64_t)k) {
-        C = SA + n;
-        B = SA + n + k;
-    } else if (fs >= k) {
-        heap = malloc((size_t)k * sizeof(SI));
-        if (heap == NULL) return FM_SAIS_ENOMEM;
-        C = (SI *)heap;
-        B = SA + n;
     } else {
-        heap = malloc(2 * (size_t)k * sizeof(SI));
-        if (heap == NULL) return FM_SAIS_ENOMEM;
-        C = (SI *)heap;
-        B = C + k;
+        SI **want[2] = {&C, &B};
+        SI missing = 0;
+        for (int w = 0; w < 2; ++w) {
+            if (na >= k) {
+                *want[w] = fa;
+                fa += k;
+                na -= k;
+            } else if (nx >= k) {
+                *want[w] = fx;
+                fx += k;
+                nx -= k;
+            } else {
+                ++missing;
+            }
+        }
+        if (missing) {
+            heap = malloc((size_t)missing * (size_t)k * sizeof(SI));
+            if (heap == NULL) return FM_SAIS_ENOMEM;
+            if (C == NULL) {
+                C = (SI *)heap;
+                if (B == NULL) B = C + k;
+            } else {
+                B = (SI *)heap;
+            }
+        }
     }
-    /* the recursion reuses SA[n..n+fs) only through the reduced problem's own
-     * free space, which lies inside SA[0..n); C/B in SA[n..) stay intact. */
+    /* the recursion works inside SA[0..n) (the reduced problem's own free
+     * space lies there too) and gets the larger unused rest of the two free
+     * spaces: C/B stay intact. */
 
     FM_TICK_INIT;
     FN(count_symbols)(T, n, C, k);
@@ -686,7 +708,8 @@ static SI FN(sais_main)(const TT *T, SI *SA, SI n, SI k, SI fs)
 
         /* ---- sort the reduced string */
         if (names < m) {
-            SI r = REC(sais_main)(S1, SA, m, names, n - 2 * m);
+            SI r = na >= nx ? REC(sais_main)(S1, SA, m, names, n - 2 * m, fa, na)
+                            : REC(sais_main)(S1, SA, m, names, n - 2 * m, fx, nx);
             if (r < 0) {
                 free(heap);
                 return r;

@@ -360,6 +360,19 @@ def _load_spool(root: Path, ent: dict) -> Tuple[bytearray, np.ndarray, List[byte
 
 
 # ---------------------------------------------------------------------------- shards
+def _trim_heap() -> None:
+    """Hand the C heap's free memory back to the kernel (glibc ``malloc_trim``; a no-op
+    elsewhere).  Reading a shard's documents frees many Python objects whose memory would
+    otherwise stay resident through the suffix sort, the peak of the build (~4 MB at
+    100 MB of JSON Lines)."""
+    try:
+        import ctypes
+        trim = ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError):
+        return
+    trim(0)
+
+
 def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas: List[bytes],
                sa_sample: int, isa_sample: int, timings: dict,
                phase: Callable[[str], None], profile: str = "fast") -> dict:
@@ -369,6 +382,7 @@ def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas
     if sdir.exists():
         shutil.rmtree(sdir)
     sdir.mkdir()
+    _trim_heap()
     man = build_shard(buf, lengths, metas, sdir, sa_sample=sa_sample, isa_sample=isa_sample,
                       profile=profile, timings=timings, phase=phase, release_text=buf.clear)
     fmt.fsync_dir(sdir)
