@@ -27,6 +27,12 @@ SHARD_KIND = "fmindex-shard"
 # measured on 30 MB of C: 3.5 bits/symbol of tree against 5.7 for one global tree
 BYTE_BLOCK_SHIFT = 16
 META_BLOCK_DOCS = 64
+# metadata block codec, chosen per shard as the smaller of the two: "zstd" (format 1.1;
+# level 12, ~25 MB/s; on the English ids 27% smaller than zlib, 5 us to decode a block)
+# or "zlib" (level 9; format 1.0 used level 6; as good as zstd on file paths)
+META_CODECS = ("zstd", "zlib")
+META_ZSTD_LEVEL = 12
+META_ZLIB_LEVEL = 9
 
 # build profiles of byte shards: (tree block shift, node-bit layout).  "fast": plain
 # RankBitVector lines, one cache line per tree level.  "small": RRR-compressed node bits
@@ -56,7 +62,7 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
     "sa_samples": np.dtype("<u8"),      # packed p / sa_sample
     "isa_samples": np.dtype("<u8"),     # packed rows of positions k * isa_sample
     "doc_end_rows": np.dtype("<u8"),    # packed row - C[sep] of each document's separator
-    "meta_blob": np.dtype("u1"),        # zlib blocks of JSON metadata lists
+    "meta_blob": np.dtype("u1"),        # zstd (or zlib) blocks of JSON metadata lists
     "meta_offsets": np.dtype("<u8"),    # block offsets into meta_blob
 }
 
@@ -109,17 +115,42 @@ def choose_separator(text: np.ndarray, sep_pos: np.ndarray) -> int:
     return int(absent[-1]) if absent.shape[0] else 256
 
 
-def encode_metadata(metas: List[bytes]) -> tuple:
-    """JSON metadata per document -> (blob uint8, block offsets uint64), zlib per 64 docs."""
+def _zstandard():
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    return zstandard
+
+
+def encode_metadata(metas: List[bytes], codec: Optional[str] = None) -> tuple:
+    """JSON metadata per document -> (blob uint8, block offsets uint64, codec): one
+    independently decodable block per 64 documents.  ``codec`` None: the smaller of zstd
+    (when the zstandard package is there) and zlib."""
+    zstandard = _zstandard()
+    if codec is None:
+        best = encode_metadata(metas, "zlib")
+        if zstandard is not None:
+            z = encode_metadata(metas, "zstd")
+            if z[0].shape[0] < best[0].shape[0]:
+                best = z
+        return best
+    if codec == "zstd":
+        compress = zstandard.ZstdCompressor(level=META_ZSTD_LEVEL, write_checksum=False,
+                                            write_content_size=False).compress
+    elif codec == "zlib":
+        compress = lambda raw: zlib.compress(raw, META_ZLIB_LEVEL)    # noqa: E731
+    else:
+        raise ValueError(f"unknown metadata codec {codec!r}")
     blocks = []
     offsets = [0]
     for i in range(0, len(metas), META_BLOCK_DOCS):
         raw = b"[" + b",".join(metas[i:i + META_BLOCK_DOCS]) + b"]"
-        comp = zlib.compress(raw, 6)
+        comp = compress(raw)
         blocks.append(comp)
         offsets.append(offsets[-1] + len(comp))
     blob = np.frombuffer(b"".join(blocks), dtype=np.uint8)
-    return blob, np.asarray(offsets, dtype=np.uint64)
+    return blob, np.asarray(offsets, dtype=np.uint64), codec
 
 
 def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out_dir: Path, *,
@@ -252,7 +283,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
-    blob, moffs = encode_metadata(metas)
+    blob, moffs, meta_codec = encode_metadata(metas)
     ef_arrays, ef_params = encode_doc_starts(doc_starts)
     ends, end_params = encode_doc_end_rows(out["doc_end_rows"], out["row_width"], k,
                                            int(C[sep]))
@@ -272,7 +303,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "sa_sample": sa_sample, "isa_sample": isa_sample,
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
-        "meta_block_docs": META_BLOCK_DOCS, **ef_params, **end_params,
+        "meta_block_docs": META_BLOCK_DOCS, "meta_codec": meta_codec, **ef_params, **end_params,
     }
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
@@ -352,6 +383,9 @@ def _read_params(raw, mpath: str) -> dict:
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    p.setdefault("meta_codec", "zlib")
+    if p["meta_codec"] not in META_CODECS:
+        raise CorruptIndexError(f"unknown metadata codec {p['meta_codec']!r}", mpath)
     if p["meta_block_docs"] != META_BLOCK_DOCS:
         raise CorruptIndexError("unsupported metadata block size", mpath)
     return p
@@ -532,7 +566,9 @@ class Shard:
             mo = self.arrays["meta_offsets"]
             raw = bytes(self.arrays["meta_blob"][int(mo[blk]):int(mo[blk + 1])])
             try:
-                lst = json.loads(zlib.decompress(raw))
+                lst = json.loads(self._decompress_meta(raw))
+                if not isinstance(lst, list) or len(lst) <= i:
+                    raise ValueError("short metadata block")
             except (zlib.error, ValueError):
                 raise CorruptIndexError(f"metadata block {blk} is corrupted; rebuild the index",
                                         str(self.path / "meta_blob.arr")) from None
@@ -540,6 +576,20 @@ class Shard:
                 self._meta_cache.clear()
             self._meta_cache[blk] = lst
         return lst[i]
+
+    def _decompress_meta(self, raw: bytes) -> bytes:
+        if self.params["meta_codec"] == "zlib":
+            return zlib.decompress(raw)
+        zstandard = _zstandard()
+        if zstandard is None:
+            raise IndexFormatError("this index stores its metadata with zstd: "
+                                   "pip install zstandard", str(self.path / "meta_blob.arr"))
+        try:
+            # streaming: the output grows with the data actually decoded, so a damaged
+            # frame cannot make it allocate more
+            return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+        except zstandard.ZstdError as e:
+            raise ValueError(str(e)) from None
 
     def component_bytes(self) -> Dict[str, int]:
         return {name: int(arr.nbytes) + fmt.HEADER_BYTES for name, arr in self.arrays.items()}

@@ -1,5 +1,6 @@
 """Elias-Fano document starts (ext/elias_fano.pxd): property tests against numpy, the
-complete check that guards the kernels, and shards of the 1.0 format (plain starts)."""
+complete check that guards the kernels; compact separator rows and zstd metadata blocks;
+and shards of the 1.0 format (plain starts, absolute rows, zlib metadata)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from fmindex import _elias_fano as ef
 from fmindex import format as fmt
 from fmindex.corpus import Documents
 from fmindex.errors import CorruptIndexError
-from fmindex.shard import DOC_STARTS_ARRAYS
+from fmindex.shard import DOC_STARTS_ARRAYS, encode_metadata
 
 # gaps between consecutive values: tiny documents, ordinary ones, and huge jumps
 GAPS = st.lists(st.one_of(st.integers(1, 3), st.integers(1, 1000),
@@ -216,7 +217,21 @@ def downgrade_to_1_0(shard_dir):
                                                  starts)
     man["files"]["doc_end_rows"] = fmt.write_array(
         shard_dir / "doc_end_rows.arr", "doc_end_rows", ef.packed_pack(rows, p["row_width"]))
-    for k_ in ("doc_starts_encoding", "doc_ef_low_bits", "doc_end_encoding", "doc_end_width"):
+    blob = fmt.read_array(shard_dir / "meta_blob.arr", "meta_blob", "u1", man["files"]["meta_blob"])
+    mo = fmt.read_array(shard_dir / "meta_offsets.arr", "meta_offsets", "<u8",
+                        man["files"]["meta_offsets"])
+    import zstandard
+    metas = []
+    for b in range(mo.shape[0] - 1):
+        raw = zstandard.ZstdDecompressor().decompressobj().decompress(
+            bytes(blob[int(mo[b]):int(mo[b + 1])]))
+        metas += [json.dumps(m).encode() for m in json.loads(raw)]
+    blob, mo, codec = encode_metadata(metas, "zlib")
+    man["files"]["meta_blob"] = fmt.write_array(shard_dir / "meta_blob.arr", "meta_blob", blob)
+    man["files"]["meta_offsets"] = fmt.write_array(shard_dir / "meta_offsets.arr",
+                                                   "meta_offsets", mo)
+    for k_ in ("doc_starts_encoding", "doc_ef_low_bits", "doc_end_encoding", "doc_end_width",
+               "meta_codec"):
         del p[k_]
     man["format_version"] = [1, 0]
     (shard_dir / "shard.json").write_text(json.dumps(man))
@@ -228,6 +243,8 @@ def test_format_1_0_shards_still_open(small_index, tmp_path):
     downgrade_to_1_0(old / "shard-00000")
     with fmindex.open(old, verify=True) as a, fmindex.open(small_index) as b:
         assert a.shards[0].params["doc_starts_encoding"] == "plain"
+        assert a.shards[0].params["meta_codec"] == "zlib"
+        assert b.shards[0].params["meta_codec"] == "zstd"
         assert answers(a) == answers(b)
 
 
@@ -270,3 +287,19 @@ def test_repeated_doc_end_row_is_refused(small_index, tmp_path):
     (sd / "shard.json").write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError):
         fmindex.open(bad)
+
+
+def test_damaged_metadata_block_is_refused(small_index, tmp_path):
+    """A zstd block cut short or overwritten: metadata() raises CorruptIndexError (opened
+    without checksums, which would refuse the file up front)."""
+    bad = tmp_path / "bad"
+    shutil.copytree(small_index, bad)
+    path = bad / "shard-00000" / "meta_blob.arr"
+    data = bytearray(path.read_bytes())
+    for off in range(fmt.HEADER_BYTES, fmt.HEADER_BYTES + 12):
+        data[off] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with fmindex.open(bad, verify=False) as idx:
+        with pytest.raises(CorruptIndexError):
+            idx.metadata(0)
+        assert idx.metadata(len(idx) - 1)["id"] == len(idx) - 1     # other blocks still fine
