@@ -7,6 +7,7 @@ one array file per component (see ``SHARD_ARRAYS``).  The query kernels are in
 from __future__ import annotations
 
 import json
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -121,6 +122,18 @@ def _zstandard():
     except ImportError:
         return None
     return zstandard
+
+
+_tls = threading.local()
+
+
+def _zstd_decompressor(zstandard):
+    """This thread's ZstdDecompressor (making one costs ~9 us, more than a block's decode;
+    an instance must not be used by two threads at once)."""
+    d = getattr(_tls, "zstd_dctx", None)
+    if d is None:
+        d = _tls.zstd_dctx = zstandard.ZstdDecompressor()
+    return d
 
 
 def encode_metadata(metas: List[bytes], codec: Optional[str] = None) -> tuple:
@@ -587,7 +600,7 @@ class Shard:
         try:
             # streaming: the output grows with the data actually decoded, so a damaged
             # frame cannot make it allocate more
-            return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+            return _zstd_decompressor(zstandard).decompressobj().decompress(raw)
         except zstandard.ZstdError as e:
             raise ValueError(str(e)) from None
 

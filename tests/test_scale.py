@@ -27,6 +27,7 @@ import fmindex
 from fmindex import format as fmt
 from fmindex.corpus import Documents
 from fmindex.errors import FMIndexError
+from fmindex.shard import DOC_STARTS_ARRAYS, SHARD_ARRAYS
 from fmindex.parallel_build import (BUILD_BYTES_PER_TEXT_BYTE, STATE_FILE, partial_builds,
                                     plan_build)
 from oracle import occurrences
@@ -261,6 +262,10 @@ def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_refer
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]      # partial dirs cleaned up
 
 
+# array files written per (small, fast-profile) shard
+ARRAYS_PER_SHARD = len(SHARD_ARRAYS) + len(DOC_STARTS_ARRAYS["elias_fano"])
+
+
 def test_resume_keeps_finished_shards(tmp_path, kill_corpus, kill_reference, monkeypatch):
     """Disk full in the 4th shard with keep_partial: a clear error, 3 finished shards
     kept; resume builds only the rest and answers like an uninterrupted build."""
@@ -272,7 +277,7 @@ def test_resume_keeps_finished_shards(tmp_path, kill_corpus, kill_reference, mon
 
     def full(*a, **kw):
         calls["n"] += 1
-        if calls["n"] == 3 * 13 + 2:
+        if calls["n"] == 3 * ARRAYS_PER_SHARD + 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(*a, **kw)
 
