@@ -448,6 +448,9 @@ class Shard:
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
+        # what the kernels are built from (other kernel classes too, e.g. TokenLM): the
+        # arrays plus, for a format 1.0 shard, its starts Elias-Fano encoded in memory
+        self.kernel_arrays, self.kernel_params = kernel_arrays, kernel_params
         self.fm = FMShard(kernel_arrays, kernel_params)
         self.n_docs = p["n_docs"]
         self.num_bytes = p["num_bytes"]

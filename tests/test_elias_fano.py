@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 
 import numpy as np
 import pytest
@@ -223,8 +224,9 @@ def downgrade_to_1_0(shard_dir):
     import zstandard
     metas = []
     for b in range(mo.shape[0] - 1):
-        raw = zstandard.ZstdDecompressor().decompressobj().decompress(
-            bytes(blob[int(mo[b]):int(mo[b + 1])]))
+        block = bytes(blob[int(mo[b]):int(mo[b + 1])])
+        raw = (zlib.decompress(block) if p["meta_codec"] == "zlib" else
+               zstandard.ZstdDecompressor().decompressobj().decompress(block))
         metas += [json.dumps(m).encode() for m in json.loads(raw)]
     blob, mo, codec = encode_metadata(metas, "zlib")
     man["files"]["meta_blob"] = fmt.write_array(shard_dir / "meta_blob.arr", "meta_blob", blob)
@@ -303,3 +305,27 @@ def test_damaged_metadata_block_is_refused(small_index, tmp_path):
         with pytest.raises(CorruptIndexError):
             idx.metadata(0)
         assert idx.metadata(len(idx) - 1)["id"] == len(idx) - 1     # other blocks still fine
+
+
+def test_format_1_0_byte_lm_and_token_shards(small_index, tmp_path):
+    """The LM kernels (byte and token) are built from the same in-memory boundaries."""
+    from fmindex import lm
+    from fmindex.tokens import build_tokens, open_tokens
+    old = tmp_path / "old"
+    shutil.copytree(small_index, old)
+    downgrade_to_1_0(old / "shard-00000")
+    with fmindex.open(old) as a, fmindex.open(small_index) as b:
+        for q in (b"", b"a", b"be", b"gamma 1", b"x"):
+            assert lm.next_token_distribution(a, q) == lm.next_token_distribution(b, q)
+    docs = [[5, 6], [], [5, 6, 7], [6], [7, 7, 7, 5]] * 40
+    tok = build_tokens([np.asarray(d, dtype=np.uint32) for d in docs], tmp_path / "t", eos_id=0)
+    tok_old = tmp_path / "t_old"
+    shutil.copytree(tok.path, tok_old)
+    for sd in sorted(tok_old.glob("shard-*")):
+        downgrade_to_1_0(sd)
+    t_old = open_tokens(tok_old, eos_id=0)
+    assert t_old.shards[0].shard.params["doc_starts_encoding"] == "plain"
+    for ctx in ([], [5], [6], [7, 7], [5, 6]):
+        assert t_old.next_token_distribution(ctx) == tok.next_token_distribution(ctx)
+        assert t_old.locate(ctx).tolist() == tok.locate(ctx).tolist() if ctx else True
+    assert [t_old.extract(i).tolist() for i in range(len(docs))] == docs
