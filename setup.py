@@ -23,6 +23,7 @@ EXTENSIONS = {
     "_fm_shard": ["ext/fm_shard.pyx"],
     "_suffix_array": ["ext/suffix_array.pyx", "ext/sais.c"],
     "_lm_kernels": ["ext/lm_kernels.pyx"],
+    "_elias_fano": ["ext/elias_fano.pyx"],
 }
 
 

@@ -21,7 +21,7 @@ from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_pre
 from quad_vector cimport qv_rank, qv_access_rank, qv_prefetch
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
-from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range
+from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range, fm_doc_bounds, fm_doc_end_row
 
 cdef enum:
     LANES = 24
@@ -175,8 +175,8 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
 cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
                                   symbol_t *out) noexcept nogil:
     """Symbols [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
-    cdef uint64_t s = fm.doc_starts[doc]
-    cdef uint64_t e = fm.doc_starts[doc + 1] - 1
+    cdef uint64_t s, e
+    fm_doc_bounds(fm, doc, &s, &e)
     cdef uint64_t lo = s + a, hi = s + b, R = fm.isa_rate
     cdef uint64_t q = (lo // R + 1) * R     # first chain end above lo
     cdef _walk_t lanes[LANES]
@@ -202,7 +202,7 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 break
             if q >= e:
                 pos = e
-                lanes[l].row = packed_get(&fm.doc_end_rows, doc)
+                lanes[l].row = fm_doc_end_row(fm, doc)
                 done = True
             else:
                 pos = q

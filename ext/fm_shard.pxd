@@ -16,6 +16,7 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from sampled_rows cimport sampled_rows_t, sampled_rank
+from elias_fano cimport ef_t, ef_init, ef_get_pair, ef_predecessor
 
 ctypedef struct fm_shard_t:
     wt_t wt                    # the BWT
@@ -28,8 +29,9 @@ ctypedef struct fm_shard_t:
     packed_t sa_samples        # (p / sa_rate) of each sampled row, in row order
     uint64_t isa_rate          # ISA sampling rate
     packed_t isa_samples       # row of position k * isa_rate
-    packed_t doc_end_rows      # row of the separator that ends document d
-    const uint64_t *doc_starts # (n_docs + 1,) start of each document in T; last = N
+    packed_t doc_end_rows      # row of the separator ending document d, minus doc_end_base
+    uint64_t doc_end_base      # C[sep] (the separators' rows are C[sep] .. C[sep] + n_docs - 1)
+    ef_t doc_starts            # Elias-Fano: (n_docs + 1) starts of the documents in T; last = N
     uint64_t n_docs
     const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL
 
@@ -126,16 +128,23 @@ cdef inline uint64_t fm_locate_row(const fm_shard_t *fm, uint64_t row) noexcept 
 
 
 cdef inline uint64_t fm_doc_of(const fm_shard_t *fm, uint64_t pos) noexcept nogil:
-    """Document containing text position pos (binary search over doc_starts)."""
-    cdef uint64_t lo = 0, hi = fm.n_docs, mid
-    # last d with doc_starts[d] <= pos
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if fm.doc_starts[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    """Document containing text position pos: the last d with doc_starts[d] <= pos
+    (Elias-Fano predecessor; positions >= N give the last document)."""
+    cdef uint64_t d = ef_predecessor(&fm.doc_starts, pos)
+    return d if d < fm.n_docs else fm.n_docs - 1
+
+
+cdef inline void fm_doc_bounds(const fm_shard_t *fm, uint64_t doc, uint64_t *s,
+                               uint64_t *e) noexcept nogil:
+    """s = start of document doc (< n_docs) in T, e = position of its separator."""
+    ef_get_pair(&fm.doc_starts, doc, s, e)
+    e[0] -= 1
+
+
+cdef inline uint64_t fm_doc_end_row(const fm_shard_t *fm, uint64_t doc) noexcept nogil:
+    """Row of the separator ending document doc (< n_docs)."""
+    cdef uint64_t row = fm.doc_end_base + packed_get(&fm.doc_end_rows, doc)
+    return row if row < fm.n_rows else fm.n_rows - 1
 
 
 cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
@@ -145,17 +154,18 @@ cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint
     Starts at the nearest ISA sample (or the document's end) at or after b and
     walks LF backwards: at most b - a + isa_rate - 1 steps.
     """
-    cdef uint64_t s = fm.doc_starts[doc]
-    cdef uint64_t e = fm.doc_starts[doc + 1] - 1        # position of the separator
-    cdef uint64_t hi = s + b, lo = s + a
-    cdef uint64_t q = ((hi + fm.isa_rate - 1) // fm.isa_rate) * fm.isa_rate
-    cdef uint64_t row
+    cdef uint64_t s, e                                  # e: position of the separator
+    cdef uint64_t hi, lo, q, row
     cdef uint32_t c
     if a >= b:
         return
+    fm_doc_bounds(fm, doc, &s, &e)
+    hi = s + b
+    lo = s + a
+    q = ((hi + fm.isa_rate - 1) // fm.isa_rate) * fm.isa_rate
     if q >= e:
         q = e
-        row = packed_get(&fm.doc_end_rows, doc)
+        row = fm_doc_end_row(fm, doc)
     else:
         row = packed_get(&fm.isa_samples, q // fm.isa_rate)
     if row >= fm.n_rows:
@@ -180,7 +190,11 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t[::1] sa = arrays["sa_samples"]
     cdef const uint64_t[::1] isa = arrays["isa_samples"]
     cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
-    cdef const uint64_t[::1] starts = arrays["doc_starts"]
+    cdef const uint64_t[::1] ef_high = arrays["doc_ef_high"]
+    cdef const uint64_t[::1] ef_low = arrays["doc_ef_low"]
+    cdef const uint64_t[::1] ef_sel1 = arrays["doc_ef_sel1"]
+    cdef const uint64_t[::1] ef_sel0 = arrays["doc_ef_sel0"]
+    cdef uint64_t n_docs = params["n_docs"]
     cdef uint64_t n_rows = params["n_rows"]
     cdef const uint64_t[::1] payload
     cdef const uint64_t *rrr_payload = NULL         # plain RankBitVector lines unless set
@@ -207,9 +221,18 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     packed_init(&fm.sa_samples, &sa[0], params["sa_width"], params["n_sa_samples"])
     fm.isa_rate = params["isa_sample"]
     packed_init(&fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
-    packed_init(&fm.doc_end_rows, &ends[0], params["row_width"], starts.shape[0] - 1)
-    fm.doc_starts = &starts[0]
-    fm.n_docs = starts.shape[0] - 1
+    # doc_end_encoding "sep_rank": row - C[sep] in doc_end_width bits; else (format 1.0)
+    # the row itself in row_width bits
+    if params.get("doc_end_encoding") == "sep_rank":
+        packed_init(&fm.doc_end_rows, &ends[0], params["doc_end_width"], n_docs)
+        fm.doc_end_base = fm.C[fm.sep]
+    else:
+        packed_init(&fm.doc_end_rows, &ends[0], params["row_width"], n_docs)
+        fm.doc_end_base = 0
+    # the caller has checked these arrays completely (elias_fano.check)
+    ef_init(&fm.doc_starts, &ef_high[0], &ef_low[0], &ef_sel1[0], &ef_sel0[0], n_docs + 1,
+            n_rows - 1, params["doc_ef_low_bits"])
+    fm.n_docs = n_docs
     cdef const uint32_t[::1] pairs
     fm.pair_rows = NULL
     if "pair_rows" in arrays:

@@ -11,9 +11,11 @@ from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
-from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row, fm_extract)
+from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
+                      fm_extract, fm_doc_bounds, fm_doc_of)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 from wavelet_tree cimport wt_rank
+from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
 
 cnp.import_array()
 
@@ -167,11 +169,47 @@ cdef class FMShard:
                 o[i] = fm_locate_row(&self.fm, sp + i)
         return out
 
+    def doc_bounds(self, uint64_t doc):
+        """(start, end) of shard document ``doc`` in the shard text (end = its separator)."""
+        cdef uint64_t s, e
+        if doc >= self.fm.n_docs:
+            raise IndexError("document out of range")
+        fm_doc_bounds(&self.fm, doc, &s, &e)
+        return s, e
+
+    def docs_of(self, positions):
+        """(doc, offset) int64 arrays of shard text positions (each < N, any order):
+        Elias-Fano predecessor searches without the GIL."""
+        cdef const uint64_t[::1] p = np.ascontiguousarray(positions, dtype=np.uint64)
+        cdef Py_ssize_t n = p.shape[0], i
+        docs = np.empty(n, dtype=np.int64)
+        offs = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] dv = docs
+        cdef int64_t[::1] ov = offs
+        cdef uint64_t d = 0, s = 1, nxt = 0, bit, N = self.fm.n_rows - 1, x
+        cdef const ef_t *ef = &self.fm.doc_starts
+        for i in range(n):
+            if p[i] >= N:
+                raise ValueError("text position out of range")
+        with nogil:
+            for i in range(n):
+                x = p[i]
+                if not (s <= x < nxt):           # not in the previous position's document
+                    d = ef_predecessor_at(ef, x, &bit)
+                    s = ((bit - d) << ef.L) | ef_low(ef, d)
+                    nxt = (((ef_next_one(ef, bit + 1) - d - 1) << ef.L) | ef_low(ef, d + 1)
+                           if d + 1 < ef.n else N + 1)
+                dv[i] = <int64_t>d
+                ov[i] = <int64_t>(x - s)
+        return docs, offs
+
     cdef tuple _clip(self, uint64_t doc, uint64_t start, uint64_t end):
         """(start, end) clipped to document ``doc``: end <= its length, start <= end."""
         if doc >= self.fm.n_docs:
             raise IndexError("document out of range")
-        cdef uint64_t length = self.fm.doc_starts[doc + 1] - 1 - self.fm.doc_starts[doc]
+        cdef uint64_t s, e
+        fm_doc_bounds(&self.fm, doc, &s, &e)
+        cdef uint64_t length = e - s
         if end > length:
             end = length
         if start > end:

@@ -19,7 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
-from fm_shard cimport fm_shard_t, fm_shard_init
+from fm_shard cimport fm_shard_t, fm_shard_init, fm_doc_bounds, fm_doc_end_row
 from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
 from wt_range cimport wt_range_distinct, wt_range_distinct_bfs, wt_range_frame_t
@@ -301,8 +301,7 @@ cdef class TokenLM:
             if docs[k] < 0 or <uint64_t>docs[k] >= self.fm.n_docs:
                 raise IndexError("document out of range")
             d = docs[k]
-            s0 = self.fm.doc_starts[d]
-            e = self.fm.doc_starts[d + 1] - 1          # separator position
+            fm_doc_bounds(&self.fm, d, &s0, &e)        # e: separator position
             L = e - s0
             lo = <uint64_t>max(los[k], 0)
             hi = <uint64_t>max(his[k], 0)
@@ -316,7 +315,7 @@ cdef class TokenLM:
             q = ((B + R - 1) // R) * R
             if q >= e:
                 q = e
-                rw[k] = packed_get(&self.fm.doc_end_rows, d)
+                rw[k] = fm_doc_end_row(&self.fm, d)
             else:
                 rw[k] = packed_get(&self.fm.isa_samples, q // R)
             sq[k] = q

@@ -313,10 +313,10 @@ class Index:
         if pos.shape[0] and int(pos[-1]) >= sh.fm.n_rows - 1:
             raise CorruptIndexError("a suffix-array sample points outside the text; "
                                     "rebuild the index", str(sh.path))
-        d = np.searchsorted(sh.doc_starts, pos, side="right").astype(np.int64) - 1
+        d, off = sh.fm.docs_of(pos)
         res = np.empty(pos.shape[0], dtype=LOCATE_DTYPE)
         res["doc"] = d + self._doc_base[si]
-        res["offset"] = pos.astype(np.int64) - sh.doc_starts[d].astype(np.int64)
+        res["offset"] = off
         return res
 
     def _locate_empty(self, limit: Optional[int]) -> np.ndarray:

@@ -38,7 +38,7 @@ _CACHE: "weakref.WeakKeyDictionary[Index, List[ByteLM]]" = weakref.WeakKeyDictio
 def _lms(idx: Index) -> List[ByteLM]:
     lms = _CACHE.get(idx)
     if lms is None:
-        lms = [ByteLM(sh.arrays, sh.params) for sh in idx.shards]
+        lms = [ByteLM(sh.kernel_arrays, sh.kernel_params) for sh in idx.shards]
         _CACHE[idx] = lms
     return lms
 

@@ -7,6 +7,7 @@ one array file per component (see ``SHARD_ARRAYS``).  The query kernels are in
 from __future__ import annotations
 
 import json
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import format as fmt
 from ._bwt_builder import build_bwt_and_samples
+from . import _elias_fano as ef
 from ._fm_shard import FMShard
 from ._wavelet_tree import (NODE_DTYPE, QNODE_DTYPE, SINGLE_BLOCK, build_wavelet_tree_arrays,
                             symbol_histogram)
@@ -26,6 +28,12 @@ SHARD_KIND = "fmindex-shard"
 # measured on 30 MB of C: 3.5 bits/symbol of tree against 5.7 for one global tree
 BYTE_BLOCK_SHIFT = 16
 META_BLOCK_DOCS = 64
+# metadata block codec, chosen per shard as the smaller of the two: "zstd" (format 1.1;
+# level 12, ~25 MB/s; on the English ids 27% smaller than zlib, ~3 us to decode a block)
+# or "zlib" (level 9; format 1.0 used level 6; as good as zstd on file paths)
+META_CODECS = ("zstd", "zlib")
+META_ZSTD_LEVEL = 12
+META_ZLIB_LEVEL = 9
 
 # build profiles of byte shards: (tree block shift, node-bit layout).  "fast": plain
 # RankBitVector lines, one cache line per tree level.  "small": RRR-compressed node bits
@@ -59,11 +67,26 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
     "sampled_low": np.dtype("u1"),      # SampledRows low bytes
     "sa_samples": np.dtype("<u8"),      # packed p / sa_sample
     "isa_samples": np.dtype("<u8"),     # packed rows of positions k * isa_sample
-    "doc_end_rows": np.dtype("<u8"),    # packed row of each document's separator
-    "doc_starts": np.dtype("<u8"),      # start of each document in the shard text
-    "meta_blob": np.dtype("u1"),        # zlib blocks of JSON metadata lists
+    "doc_end_rows": np.dtype("<u8"),    # packed row - C[sep] of each document's separator
+    "meta_blob": np.dtype("u1"),        # zstd (or zlib) blocks of JSON metadata lists
     "meta_offsets": np.dtype("<u8"),    # block offsets into meta_blob
 }
+
+# document starts (k + 1 values, the last = N), by params["doc_starts_encoding"]:
+# "elias_fano" (format 1.1, ext/elias_fano.pxd) or "plain" (format 1.0: one u64 each)
+DOC_STARTS_ARRAYS = {
+    "elias_fano": {
+        "doc_ef_high": np.dtype("<u8"),  # high parts: unary-coded bucket bitvector
+        "doc_ef_low": np.dtype("<u8"),   # low parts, packed (doc_ef_low_bits each)
+        "doc_ef_sel1": np.dtype("<u8"),  # select samples of the ones (every 256th)
+        "doc_ef_sel0": np.dtype("<u8"),  # select samples of the zeros (every 256th)
+    },
+    "plain": {"doc_starts": np.dtype("<u8")},
+}
+# doc_end_rows, by params["doc_end_encoding"]: "sep_rank" (format 1.1: row - C[sep], in
+# doc_end_width = bits for n_docs - 1 bits; the separators' rows are C[sep] .. C[sep] + k - 1)
+# or "row" (format 1.0: the row itself, row_width bits)
+DOC_END_ENCODINGS = ("sep_rank", "row")
 
 # dtypes of optional arrays a shard may carry (listed in shard.json "extra_arrays")
 EXTRA_ARRAY_DTYPES: Dict[str, str] = {
@@ -79,7 +102,8 @@ COMPONENTS = {
                            "wt_table", "C", "pair_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
-    "documents (boundaries)": ("doc_starts",),
+    "documents (boundaries)": ("doc_starts", "doc_ef_high", "doc_ef_low", "doc_ef_sel1",
+                               "doc_ef_sel0"),
     "metadata": ("meta_blob", "meta_offsets"),
 }
 
@@ -98,17 +122,54 @@ def choose_separator(text: np.ndarray, sep_pos: np.ndarray) -> int:
     return int(absent[-1]) if absent.shape[0] else 256
 
 
-def encode_metadata(metas: List[bytes]) -> tuple:
-    """JSON metadata per document -> (blob uint8, block offsets uint64), zlib per 64 docs."""
+def _zstandard():
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    return zstandard
+
+
+_tls = threading.local()
+
+
+def _zstd_decompressor(zstandard):
+    """This thread's ZstdDecompressor (making one costs ~9 us, more than a block's decode;
+    an instance must not be used by two threads at once)."""
+    d = getattr(_tls, "zstd_dctx", None)
+    if d is None:
+        d = _tls.zstd_dctx = zstandard.ZstdDecompressor()
+    return d
+
+
+def encode_metadata(metas: List[bytes], codec: Optional[str] = None) -> tuple:
+    """JSON metadata per document -> (blob uint8, block offsets uint64, codec): one
+    independently decodable block per 64 documents.  ``codec`` None: the smaller of zstd
+    (when the zstandard package is there) and zlib."""
+    zstandard = _zstandard()
+    if codec is None:
+        best = encode_metadata(metas, "zlib")
+        if zstandard is not None:
+            z = encode_metadata(metas, "zstd")
+            if z[0].shape[0] < best[0].shape[0]:
+                best = z
+        return best
+    if codec == "zstd":
+        compress = zstandard.ZstdCompressor(level=META_ZSTD_LEVEL, write_checksum=False,
+                                            write_content_size=False).compress
+    elif codec == "zlib":
+        compress = lambda raw: zlib.compress(raw, META_ZLIB_LEVEL)    # noqa: E731
+    else:
+        raise ValueError(f"unknown metadata codec {codec!r}")
     blocks = []
     offsets = [0]
     for i in range(0, len(metas), META_BLOCK_DOCS):
         raw = b"[" + b",".join(metas[i:i + META_BLOCK_DOCS]) + b"]"
-        comp = zlib.compress(raw, 6)
+        comp = compress(raw)
         blocks.append(comp)
         offsets.append(offsets[-1] + len(comp))
     blob = np.frombuffer(b"".join(blocks), dtype=np.uint8)
-    return blob, np.asarray(offsets, dtype=np.uint64)
+    return blob, np.asarray(offsets, dtype=np.uint64), codec
 
 
 def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out_dir: Path, *,
@@ -250,13 +311,16 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
-    blob, moffs = encode_metadata(metas)
+    blob, moffs, meta_codec = encode_metadata(metas)
+    ef_arrays, ef_params = encode_doc_starts(doc_starts)
+    ends, end_params = encode_doc_end_rows(out["doc_end_rows"], out["row_width"], k,
+                                           int(C[sep]))
     arrays = {
         "wt_lines": wt["lines"], "wt_nodes": wt["nodes"], "wt_roots": wt["roots"],
         "wt_table": wt["table"], "C": C,
         "sampled_prefix": out["sampled_prefix"], "sampled_low": out["sampled_low"],
         "sa_samples": out["sa_samples"], "isa_samples": out["isa_samples"],
-        "doc_end_rows": out["doc_end_rows"], "doc_starts": doc_starts,
+        "doc_end_rows": ends, **ef_arrays,
         "meta_blob": blob, "meta_offsets": moffs,
     }
     params = {
@@ -267,7 +331,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "sa_sample": sa_sample, "isa_sample": isa_sample,
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
-        "meta_block_docs": META_BLOCK_DOCS,
+        "meta_block_docs": META_BLOCK_DOCS, "meta_codec": meta_codec, **ef_params, **end_params,
     }
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
@@ -283,6 +347,26 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     return manifest
 
 
+def encode_doc_starts(doc_starts: np.ndarray) -> tuple:
+    """Document starts (k + 1 values, the last = N) -> (Elias-Fano arrays, shard params)."""
+    e = ef.encode(doc_starts)
+    arrays = {"doc_ef_high": e["high"], "doc_ef_low": e["low"], "doc_ef_sel1": e["sel1"],
+              "doc_ef_sel0": e["sel0"]}
+    return arrays, {"doc_starts_encoding": "elias_fano", "doc_ef_low_bits": e["L"]}
+
+
+def encode_doc_end_rows(words: np.ndarray, row_width: int, k: int, c_sep: int) -> tuple:
+    """Packed separator rows (row_width bits) -> (packed row - C[sep], shard params).  The k
+    separators' suffixes are the rows C[sep] .. C[sep] + k - 1, so each fits in the bits of
+    k - 1 instead of those of a row."""
+    rows = ef.packed_unpack(words, row_width, k)
+    rel = rows - np.uint64(c_sep)
+    if k and (int(rows.min()) < c_sep or int(rel.max()) >= k):
+        raise AssertionError("separator rows outside C[sep] .. C[sep] + k - 1")
+    width = max(1, int(k - 1).bit_length())
+    return ef.packed_pack(rel, width), {"doc_end_encoding": "sep_rank", "doc_end_width": width}
+
+
 AUTO_VERIFY_BYTES = 64 << 20
 
 # every shard parameter, with its type and bounds (checked before any kernel sees it)
@@ -295,6 +379,8 @@ _INT_PARAMS = {
     "row_width": (1, 57), "n_isa_samples": (0, 1 << 40),
     "meta_block_docs": (1, 1 << 20),
 }
+# parameters of format 1.1 (absent in 1.0 shards: plain document starts and rows)
+_INT_PARAMS_11 = {"doc_ef_low_bits": (0, 57), "doc_end_width": (1, 57)}
 
 
 def _read_params(raw, mpath: str) -> dict:
@@ -315,6 +401,23 @@ def _read_params(raw, mpath: str) -> dict:
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    p.setdefault("doc_starts_encoding", "plain")
+    if p["doc_starts_encoding"] not in DOC_STARTS_ARRAYS:
+        raise CorruptIndexError(f"unknown document start encoding {p['doc_starts_encoding']!r}",
+                                mpath)
+    p.setdefault("doc_end_encoding", "row")
+    if p["doc_end_encoding"] not in DOC_END_ENCODINGS:
+        raise CorruptIndexError(f"unknown document end encoding {p['doc_end_encoding']!r}", mpath)
+    needed = ((["doc_ef_low_bits"] if p["doc_starts_encoding"] == "elias_fano" else [])
+              + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else []))
+    for k in needed:
+        lo, hi = _INT_PARAMS_11[k]
+        v = p.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    p.setdefault("meta_codec", "zlib")
+    if p["meta_codec"] not in META_CODECS:
+        raise CorruptIndexError(f"unknown metadata codec {p['meta_codec']!r}", mpath)
     if p["meta_block_docs"] != META_BLOCK_DOCS:
         raise CorruptIndexError("unsupported metadata block size", mpath)
     return p
@@ -343,6 +446,7 @@ class Shard:
         wanted = dict(SHARD_ARRAYS)
         if p["wt_arity"] == 4:
             wanted["wt_nodes"] = QNODE_DTYPE
+        wanted.update(DOC_STARTS_ARRAYS[p["doc_starts_encoding"]])
         for name in extra:
             if name not in EXTRA_ARRAY_DTYPES:
                 raise CorruptIndexError(f"unknown extra array {name!r}", mpath)
@@ -363,16 +467,35 @@ class Shard:
             full = verify is True or (verify == "auto" and (total <= AUTO_VERIFY_BYTES
                                                           or entry["bytes"] <= (1 << 22)))
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
-        self._validate(p, arrays)
+        kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
-        self.fm = FMShard(arrays, p)
+        # what the kernels are built from (other kernel classes too, e.g. TokenLM): the
+        # arrays plus, for a format 1.0 shard, its starts Elias-Fano encoded in memory
+        self.kernel_arrays, self.kernel_params = kernel_arrays, kernel_params
+        self.fm = FMShard(kernel_arrays, kernel_params)
         self.n_docs = p["n_docs"]
         self.num_bytes = p["num_bytes"]
-        self.doc_starts = arrays["doc_starts"]
+        self._doc_starts: Optional[np.ndarray] = None
         self._meta_cache: Dict[int, list] = {}
 
-    def _validate(self, p: dict, a: dict) -> None:
-        """Cheap structural invariants: every size the kernels rely on."""
+    @property
+    def doc_starts(self) -> np.ndarray:
+        """Start of each document in the shard text, plus N (uint64, k + 1): decoded on
+        first use and kept (the kernels query the compact form directly)."""
+        if self._doc_starts is None:
+            if "doc_starts" in self.arrays:
+                self._doc_starts = self.arrays["doc_starts"]
+            else:
+                a = self.arrays
+                self._doc_starts = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"],
+                                            a["doc_ef_sel0"], self.n_docs + 1,
+                                            self.fm.n_rows - 1, self.params["doc_ef_low_bits"])
+        return self._doc_starts
+
+    def _validate(self, p: dict, a: dict) -> tuple:
+        """Cheap structural invariants: every size the kernels rely on.  Returns the arrays
+        and parameters for the kernels (a format 1.0 shard's plain document starts are
+        Elias-Fano encoded in memory, so the kernels know one layout)."""
         from ._rank_bitvector import lines_for_bits
         sp = self.path
         sigma, n_rows, k = p["sigma"], p["n_rows"], p["n_docs"]
@@ -441,7 +564,16 @@ class Shard:
         _check(p["n_isa_samples"] == (n_txt + p["isa_sample"] - 1) // p["isa_sample"], "ISA count", sp)
         _check(a["isa_samples"].shape[0] == (p["n_isa_samples"] * p["row_width"] + 63) // 64 + 1,
                "ISA samples", sp)
-        _check(a["doc_end_rows"].shape[0] == (k * p["row_width"] + 63) // 64 + 1, "doc ends", sp)
+        end_w = p["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else p["row_width"]
+        _check(a["doc_end_rows"].shape[0] == (k * end_w + 63) // 64 + 1, "doc ends", sp)
+        if p["doc_end_encoding"] == "sep_rank":
+            # the k separators' rows C[sep] .. C[sep] + k - 1, each exactly once
+            _check(end_w == max(1, (k - 1).bit_length())
+                   and int(a["C"][p["sep"] + 1]) - int(a["C"][p["sep"]]) == k, "doc end width", sp)
+            rel = ef.packed_unpack(a["doc_end_rows"], end_w, k)
+            _check(int(rel.max()) < k and bool(np.all(np.bincount(rel.astype(np.int64),
+                                                                   minlength=k) == 1)),
+                   "doc end rows", sp)
         _check(2 ** p["row_width"] >= n_rows and p["row_width"] <= 57, "row width", sp)
         if "pair_rows" in a:
             pr = a["pair_rows"]
@@ -450,16 +582,32 @@ class Shard:
             _check(bool(np.all(np.diff(t, axis=1) >= 0)) and int(t.max()) <= n_rows
                    and bool(np.array_equal(t[:, 0], a["C"][:256].astype(np.int64))),
                    "pair table", sp)
-        ds = a["doc_starts"]
-        _check(ds.shape[0] == k + 1 and int(ds[0]) == 0 and int(ds[-1]) == n_txt, "doc starts", sp)
-        _check(bool(np.all(ds[1:] > ds[:-1])), "doc starts order", sp)
+        kernel_params = dict(p)
+        if p["doc_starts_encoding"] == "plain":
+            ds = a["doc_starts"]
+            _check(ds.shape[0] == k + 1 and int(ds[0]) == 0 and int(ds[-1]) == n_txt,
+                   "doc starts", sp)
+            _check(bool(np.all(ds[1:] > ds[:-1])), "doc starts order", sp)
+            ef_arrays, ef_params = encode_doc_starts(ds)
+            kernel_params.update(ef_params)
+        else:
+            ef_arrays = {n: a[n] for n in DOC_STARTS_ARRAYS["elias_fano"]}
+            try:
+                first = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"],
+                                 a["doc_ef_sel0"], k + 1, n_txt, p["doc_ef_low_bits"])[0]
+            except ValueError as e:
+                raise CorruptIndexError(f"invariant violated: doc starts ({e}); rebuild the "
+                                        "index", str(sp)) from None
+            _check(int(first) == 0, "doc starts", sp)
         mo = a["meta_offsets"]
         _check(mo.shape[0] == (k + META_BLOCK_DOCS - 1) // META_BLOCK_DOCS + 1 and int(mo[0]) == 0
                and int(mo[-1]) == a["meta_blob"].shape[0]
                and bool(np.all(mo[1:] >= mo[:-1])), "metadata offsets", sp)
+        return {**a, **ef_arrays}, kernel_params
 
     def doc_length(self, d: int) -> int:
-        return int(self.doc_starts[d + 1] - self.doc_starts[d]) - 1
+        s, e = self.fm.doc_bounds(d)
+        return int(e - s)
 
     def doc_lengths(self) -> np.ndarray:
         return (np.diff(self.doc_starts) - 1).astype(np.int64)
@@ -471,7 +619,9 @@ class Shard:
             mo = self.arrays["meta_offsets"]
             raw = bytes(self.arrays["meta_blob"][int(mo[blk]):int(mo[blk + 1])])
             try:
-                lst = json.loads(zlib.decompress(raw))
+                lst = json.loads(self._decompress_meta(raw))
+                if not isinstance(lst, list) or len(lst) <= i:
+                    raise ValueError("short metadata block")
             except (zlib.error, ValueError):
                 raise CorruptIndexError(f"metadata block {blk} is corrupted; rebuild the index",
                                         str(self.path / "meta_blob.arr")) from None
@@ -479,6 +629,20 @@ class Shard:
                 self._meta_cache.clear()
             self._meta_cache[blk] = lst
         return lst[i]
+
+    def _decompress_meta(self, raw: bytes) -> bytes:
+        if self.params["meta_codec"] == "zlib":
+            return zlib.decompress(raw)
+        zstandard = _zstandard()
+        if zstandard is None:
+            raise IndexFormatError("this index stores its metadata with zstd: "
+                                   "pip install zstandard", str(self.path / "meta_blob.arr"))
+        try:
+            # streaming: the output grows with the data actually decoded, so a damaged
+            # frame cannot make it allocate more
+            return _zstd_decompressor(zstandard).decompressobj().decompress(raw)
+        except zstandard.ZstdError as e:
+            raise ValueError(str(e)) from None
 
     def component_bytes(self) -> Dict[str, int]:
         return {name: int(arr.nbytes) + fmt.HEADER_BYTES for name, arr in self.arrays.items()}

@@ -522,7 +522,7 @@ class _TokShard:
     def __init__(self, shard: Shard):
         self.shard = shard
         self.fm = shard.fm
-        self.lm = TokenLM(shard.arrays, shard.params)
+        self.lm = TokenLM(shard.kernel_arrays, shard.kernel_params)
         self.vocab = np.asarray(shard.arrays["vocab"])
         self.sigma = int(shard.params["sigma"])
         self.doc_starts = shard.doc_starts

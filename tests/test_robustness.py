@@ -36,11 +36,12 @@ from fmindex.corpus import Documents
 from fmindex.errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FMIndexError,
                             FormatVersionError, IndexFormatError, MissingIndexFileError,
                             PatternError, TruncatedIndexFileError)
-from fmindex.shard import SHARD_ARRAYS
+from fmindex.shard import DOC_STARTS_ARRAYS, SHARD_ARRAYS
 
 SHARD = "shard-00000"
 # byte shards of the default ("fast") profile also hold the 4-ary tree's superblock counts
-ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in list(SHARD_ARRAYS) + ["wt_supers"]]
+ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in
+               list({**SHARD_ARRAYS, **DOC_STARTS_ARRAYS["elias_fano"]}) + ["wt_supers"]]
 JSON_FILES = ["manifest.json", f"{SHARD}/shard.json"]
 ALL_FILES = JSON_FILES + ARRAY_FILES
 # the files backward search (count) reads; corrupting any other one cannot change a count

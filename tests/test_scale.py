@@ -27,6 +27,7 @@ import fmindex
 from fmindex import format as fmt
 from fmindex.corpus import Documents
 from fmindex.errors import FMIndexError
+from fmindex.shard import DOC_STARTS_ARRAYS, SHARD_ARRAYS
 from fmindex.parallel_build import (BUILD_BYTES_PER_TEXT_BYTE, STATE_FILE, partial_builds,
                                     plan_build)
 from oracle import occurrences
@@ -261,6 +262,12 @@ def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_refer
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]      # partial dirs cleaned up
 
 
+# array files written per (small, fast-profile) shard
+# array files per byte shard: the fixed set, the Elias-Fano document starts and the 4-ary
+# tree's superblock counts (profile "fast")
+ARRAYS_PER_SHARD = len(SHARD_ARRAYS) + len(DOC_STARTS_ARRAYS["elias_fano"]) + 1
+
+
 def test_resume_keeps_finished_shards(tmp_path, kill_corpus, kill_reference, monkeypatch):
     """Disk full in the 4th shard with keep_partial: a clear error, 3 finished shards
     kept; resume builds only the rest and answers like an uninterrupted build."""
@@ -269,12 +276,10 @@ def test_resume_keeps_finished_shards(tmp_path, kill_corpus, kill_reference, mon
     out = tmp_path / "idx"
     real = fmt.write_array
     calls = {"n": 0}
-    # array files per shard of this corpus: the fixed set plus the 4-ary tree's superblocks
-    per_shard = len(fmindex.shard.SHARD_ARRAYS) + 1
 
     def full(*a, **kw):
         calls["n"] += 1
-        if calls["n"] == 3 * per_shard + 2:
+        if calls["n"] == 3 * ARRAYS_PER_SHARD + 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(*a, **kw)
 

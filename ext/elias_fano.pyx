@@ -1,0 +1,279 @@
+# cython: language_level=3
+"""Python face of the Elias-Fano kernels (layout in elias_fano.pxd): the encoder, the
+complete check run before a stored sequence is trusted, and an ``EliasFano`` class for
+tests and for the Python side of the index.  Queries in the shard kernels use the inline
+functions directly.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint64_t, int64_t
+from bits cimport fm_popcount64, fm_ctz64
+from packed_ints cimport packed_words, packed_set, packed_get, packed_t, packed_init
+from elias_fano cimport (ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_low,
+                         EF_SAMPLE, EF_SAMPLE_SHIFT)
+
+cnp.import_array()
+
+SAMPLE = EF_SAMPLE
+MAX_LOW_BITS = 57
+
+
+def low_bits_for(uint64_t n, uint64_t last):
+    """L = floor(log2(U / n)) for U = last + 1 (0 if U < 2n), at most 57."""
+    cdef unsigned int L = 0
+    cdef uint64_t U = last + 1
+    if n == 0:
+        raise ValueError("an Elias-Fano sequence needs at least one value")
+    while L < MAX_LOW_BITS and (n << (L + 1)) <= U and (n << (L + 1)) >> (L + 1) == n:
+        L += 1
+    return L
+
+
+def high_bits_for(uint64_t n, uint64_t last, unsigned int L):
+    return n + (last >> L) + 1
+
+
+cdef void _samples(const uint64_t *high, uint64_t nb, uint64_t *sel1, uint64_t *sel0) noexcept nogil:
+    """Positions of every EF_SAMPLE-th one and zero among the first nb bits."""
+    cdef uint64_t w, n_words = (nb + 63) >> 6, x, ones = 0, zeros = 0, base, p
+    cdef unsigned int c, valid
+    for w in range(n_words):
+        base = w << 6
+        valid = 64 if nb - base >= 64 else <unsigned int>(nb - base)
+        x = high[w]
+        if valid < 64:
+            x &= ((<uint64_t>1) << valid) - 1
+        # ones
+        while x:
+            p = base + fm_ctz64(x)
+            if (ones & (EF_SAMPLE - 1)) == 0:
+                sel1[ones >> EF_SAMPLE_SHIFT] = p
+            ones += 1
+            x &= x - 1
+        x = ~high[w]
+        if valid < 64:
+            x &= ((<uint64_t>1) << valid) - 1
+        while x:
+            p = base + fm_ctz64(x)
+            if (zeros & (EF_SAMPLE - 1)) == 0:
+                sel0[zeros >> EF_SAMPLE_SHIFT] = p
+            zeros += 1
+            x &= x - 1
+
+
+def encode(values):
+    """Strictly increasing uint64 values (at least one) -> dict with the arrays ``high``,
+    ``low``, ``sel1``, ``sel0`` (uint64) and ``L``, ``n``, ``last``."""
+    cdef const uint64_t[::1] v = np.ascontiguousarray(values, dtype=np.uint64)
+    cdef uint64_t n = v.shape[0], i, b
+    if n == 0:
+        raise ValueError("an Elias-Fano sequence needs at least one value")
+    for i in range(1, n):
+        if v[i] <= v[i - 1]:
+            raise ValueError("Elias-Fano values must be strictly increasing")
+    cdef uint64_t last = v[n - 1]
+    cdef unsigned int L = low_bits_for(n, last)
+    cdef uint64_t nb = n + (last >> L) + 1
+    cdef uint64_t n_zeros = nb - n
+    high = np.zeros((nb + 63) // 64 + 1, dtype=np.uint64)
+    low = np.zeros(packed_words(L, n), dtype=np.uint64)
+    sel1 = np.zeros((n + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT, dtype=np.uint64)
+    sel0 = np.zeros((n_zeros + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT, dtype=np.uint64)
+    cdef uint64_t[::1] h = high
+    cdef uint64_t[::1] lo = low
+    cdef uint64_t[::1] s1 = sel1
+    cdef uint64_t[::1] s0 = sel0
+    cdef uint64_t mask = ((<uint64_t>1) << L) - 1
+    with nogil:
+        for i in range(n):
+            b = (v[i] >> L) + i
+            h[b >> 6] |= (<uint64_t>1) << (b & 63)
+            if L:
+                packed_set(&lo[0], L, i, v[i] & mask)
+        _samples(&h[0], nb, &s1[0], &s0[0])
+    return {"high": high, "low": low, "sel1": sel1, "sel0": sel0, "L": int(L), "n": int(n),
+            "last": int(last)}
+
+
+def check(high, low, sel1, sel0, uint64_t n, uint64_t last, unsigned int L):
+    """Check a stored sequence completely; return its decoded values (uint64), or raise
+    ValueError saying what is wrong.  After this, the kernels can trust the arrays."""
+    if n == 0:
+        raise ValueError("empty sequence")
+    if L > MAX_LOW_BITS or L != low_bits_for(n, last):
+        raise ValueError("wrong low-bit width")
+    cdef uint64_t nb = n + (last >> L) + 1
+    cdef uint64_t n_zeros = nb - n
+    cdef const uint64_t[::1] h = high
+    cdef const uint64_t[::1] lo = low
+    cdef const uint64_t[::1] s1 = sel1
+    cdef const uint64_t[::1] s0 = sel0
+    if <uint64_t>h.shape[0] != (nb + 63) // 64 + 1:
+        raise ValueError("high bits have the wrong size")
+    if <uint64_t>lo.shape[0] != packed_words(L, n):
+        raise ValueError("low bits have the wrong size")
+    if (<uint64_t>s1.shape[0] != (n + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT
+            or <uint64_t>s0.shape[0] != (n_zeros + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT):
+        raise ValueError("select samples have the wrong size")
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef uint64_t w, x, ones = 0, n_words = (nb + 63) >> 6, p
+    cdef unsigned int valid
+    cdef bint ok = True
+    cdef packed_t lp
+    packed_init(&lp, &lo[0], L if L > 0 else 1, n)
+    exp1 = np.zeros(max(s1.shape[0], 1), dtype=np.uint64)
+    exp0 = np.zeros(max(s0.shape[0], 1), dtype=np.uint64)
+    cdef uint64_t[::1] e1 = exp1
+    cdef uint64_t[::1] e0 = exp0
+    with nogil:
+        # bits at and beyond nb (the tail of the last word and the padding word) are zero
+        if (nb & 63) and (h[n_words - 1] >> (nb & 63)) != 0:
+            ok = False
+        if h[n_words] != 0:
+            ok = False
+        for w in range(n_words):
+            if not ok:
+                break
+            x = h[w]
+            while x:
+                if ones >= n:
+                    ok = False
+                    break
+                p = (w << 6) + fm_ctz64(x)
+                o[ones] = ((p - ones) << L) | (packed_get(&lp, ones) if L else 0)
+                if ones and o[ones] <= o[ones - 1]:
+                    ok = False
+                    break
+                ones += 1
+                x &= x - 1
+        if ok and ones == n:
+            _samples(&h[0], nb, &e1[0], &e0[0])
+    if not ok or ones != n:
+        raise ValueError("values are not strictly increasing or the bit counts are wrong")
+    if out[n - 1] != last:
+        raise ValueError("the last value differs from the recorded one")
+    if not (np.array_equal(exp1[:s1.shape[0]], np.asarray(sel1))
+            and np.array_equal(exp0[:s0.shape[0]], np.asarray(sel0))):
+        raise ValueError("select samples do not match the high bits")
+    return out
+
+
+cdef class EliasFano:
+    """A checked Elias-Fano sequence over given arrays (numpy or read-only maps, not
+    copied).  ``EliasFano.from_values(values)`` encodes; ``len``, ``[i]``, ``predecessor``,
+    ``predecessors``, ``to_array`` query."""
+    cdef ef_t ef
+    cdef readonly object arrays
+    cdef readonly unsigned int L
+    cdef readonly uint64_t last
+
+    def __init__(self, high, low, sel1, sel0, uint64_t n, uint64_t last, unsigned int L):
+        check(high, low, sel1, sel0, n, last, L)
+        self.arrays = {"high": high, "low": low, "sel1": sel1, "sel0": sel0}
+        cdef const uint64_t[::1] h = high
+        cdef const uint64_t[::1] lo = low
+        cdef const uint64_t[::1] s1 = sel1
+        cdef const uint64_t[::1] s0 = sel0
+        ef_init(&self.ef, &h[0], &lo[0], &s1[0], &s0[0] if s0.shape[0] else NULL, n, last, L)
+        self.L = L
+        self.last = last
+
+    @staticmethod
+    def from_values(values):
+        e = encode(values)
+        return EliasFano(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"])
+
+    def __len__(self):
+        return self.ef.n
+
+    @property
+    def nbytes(self):
+        return sum(int(np.asarray(a).nbytes) for a in self.arrays.values())
+
+    def __getitem__(self, int64_t i):
+        if i < 0:
+            i += <int64_t>self.ef.n
+        if i < 0 or <uint64_t>i >= self.ef.n:
+            raise IndexError("index out of range")
+        return ef_get(&self.ef, <uint64_t>i)
+
+    def pair(self, uint64_t i):
+        """(x_i, x_{i+1})."""
+        cdef uint64_t a, b
+        if i + 1 >= self.ef.n:
+            raise IndexError("index out of range")
+        ef_get_pair(&self.ef, i, &a, &b)
+        return a, b
+
+    def predecessor(self, uint64_t x):
+        """The last i with x_i <= x (x >= x_0)."""
+        if x < ef_get(&self.ef, 0):
+            raise ValueError("no value is <= x")
+        return ef_predecessor(&self.ef, x)
+
+    def predecessors(self, xs):
+        """int64 array: predecessor of each x (every x >= x_0)."""
+        cdef const uint64_t[::1] v = np.ascontiguousarray(xs, dtype=np.uint64)
+        out = np.empty(v.shape[0], dtype=np.int64)
+        cdef int64_t[::1] o = out
+        cdef Py_ssize_t i
+        cdef uint64_t first = ef_get(&self.ef, 0)
+        for i in range(v.shape[0]):
+            if v[i] < first:
+                raise ValueError("no value is <= x")
+        with nogil:
+            for i in range(v.shape[0]):
+                o[i] = <int64_t>ef_predecessor(&self.ef, v[i])
+        return out
+
+    def get_many(self, idx):
+        """uint64 array: x_i of each index (all < n)."""
+        cdef const int64_t[::1] v = np.ascontiguousarray(idx, dtype=np.int64)
+        out = np.empty(v.shape[0], dtype=np.uint64)
+        cdef uint64_t[::1] o = out
+        cdef Py_ssize_t i
+        for i in range(v.shape[0]):
+            if v[i] < 0 or <uint64_t>v[i] >= self.ef.n:
+                raise IndexError("index out of range")
+        with nogil:
+            for i in range(v.shape[0]):
+                o[i] = ef_get(&self.ef, <uint64_t>v[i])
+        return out
+
+    def to_array(self):
+        a = self.arrays
+        return check(a["high"], a["low"], a["sel1"], a["sel0"], self.ef.n, self.last, self.L)
+
+
+def packed_unpack(words, unsigned int width, uint64_t n):
+    """Entries of a PackedInts array (``width`` bits each) as uint64."""
+    cdef const uint64_t[::1] w = words
+    if width < 1 or width > 57 or <uint64_t>w.shape[0] < packed_words(width, n):
+        raise ValueError("packed array too short for its entries")
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef packed_t p
+    cdef uint64_t i
+    packed_init(&p, &w[0], width, n)
+    with nogil:
+        for i in range(n):
+            o[i] = packed_get(&p, i)
+    return out
+
+
+def packed_pack(values, unsigned int width):
+    """uint64 values (each < 2^width) -> PackedInts words (padding word included)."""
+    cdef const uint64_t[::1] v = np.ascontiguousarray(values, dtype=np.uint64)
+    cdef uint64_t n = v.shape[0], i
+    if width < 1 or width > 57:
+        raise ValueError("width must be 1..57")
+    out = np.zeros(packed_words(width, n), dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    for i in range(n):
+        if v[i] >> width:
+            raise ValueError("value does not fit the width")
+    with nogil:
+        for i in range(n):
+            packed_set(&o[0], width, i, v[i])
+    return out
