@@ -200,7 +200,8 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t *rrr_payload = NULL         # plain RankBitVector lines unless set
     cdef const uint64_t[::1] supers
     cdef const uint64_t *quad_supers = NULL         # binary trees unless set
-    if params.get("wt_bits", "plain") == "rrr63":
+    wt_bits = params.get("wt_bits", "plain")
+    if wt_bits in ("rrr63", "rrr63r"):
         payload = arrays["wt_payload"]
         rrr_payload = &payload[0]
     if params.get("wt_arity", 2) == 4:
@@ -208,7 +209,7 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         quad_supers = &supers[0]
     wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
             params["wt_block_shift"], n_rows, params["sigma"], rrr_payload,
-            payload.shape[0] if rrr_payload != NULL else 0, quad_supers)
+            payload.shape[0] if rrr_payload != NULL else 0, quad_supers, wt_bits == "rrr63r")
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

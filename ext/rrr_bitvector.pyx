@@ -10,8 +10,8 @@ from libc.stdint cimport uint64_t, int64_t, uint8_t
 from rank_bitvector cimport rbv_n_lines, BV_LINE_BITS, BV_LINE_WORDS
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1, rrr_select,
                             _rrr_scan, rrr_class,
-                            rrr_n_lines,
-                            FM_BINOM, FM_RRR_LEN, RRR_BLOCK, RRR_GROUP, RRR_LINE_WORDS,
+                            rrr_n_lines, rrr_len_table, rrr_len2_table,
+                            FM_BINOM, RRR_BLOCK, RRR_GROUP, RRR_LINE_WORDS,
                             RRR_LINE_BITS)
 from bits cimport fm_popcount64
 
@@ -52,8 +52,9 @@ cdef inline uint64_t _encode_block(uint64_t x, unsigned int k) noexcept nogil:
     return off
 
 
-def rrr_encode_lines(const uint64_t[::1] rank_lines, uint64_t n_bits):
-    """RankBitVector lines of ``n_bits`` bits -> (RRR lines, RRR payload), numpy uint64."""
+def rrr_encode_lines(const uint64_t[::1] rank_lines, uint64_t n_bits, bint raw=False):
+    """RankBitVector lines of ``n_bits`` bits -> (RRR lines, RRR payload), numpy uint64.
+    ``raw``: kind rrr63r (blocks of the mid-range classes stored as they are)."""
     if <uint64_t>rank_lines.shape[0] != rbv_n_lines(n_bits) * BV_LINE_WORDS:
         raise ValueError("line array has the wrong length for n_bits")
     cdef uint64_t n_blocks = (n_bits + RRR_BLOCK - 1) // RRR_BLOCK
@@ -62,13 +63,14 @@ def rrr_encode_lines(const uint64_t[::1] rank_lines, uint64_t n_bits):
     cdef uint8_t[::1] cls = classes_arr
     cdef const uint64_t *src = &rank_lines[0]
     cdef uint64_t b, x, total = 0, ones = 0, ptr = 0, L
-    cdef unsigned int k, j
+    cdef unsigned int k, j, width
+    cdef const uint8_t *lens = rrr_len_table(raw)
     with nogil:
         for b in range(n_blocks):
             x = _line_bits(src, n_bits, b * RRR_BLOCK, RRR_BLOCK)
             k = fm_popcount64(x)
             cls[b] = <uint8_t>k
-            total += FM_RRR_LEN[k]
+            total += lens[k]
     lines = np.zeros(n_lines * RRR_LINE_WORDS, dtype=np.uint64)
     payload = np.zeros((total + 63) // 64 + 2, dtype=np.uint64)
     cdef uint64_t[::1] lv = lines
@@ -88,27 +90,55 @@ def rrr_encode_lines(const uint64_t[::1] rank_lines, uint64_t n_bits):
                 if b >= n_blocks:
                     continue
                 ones += k
-                if FM_RRR_LEN[k] == 0:
+                width = lens[k]
+                if width == 0:
                     continue
-                off = _encode_block(_line_bits(src, n_bits, b * RRR_BLOCK, RRR_BLOCK), k)
+                x = _line_bits(src, n_bits, b * RRR_BLOCK, RRR_BLOCK)
+                off = x if width == RRR_BLOCK else _encode_block(x, k)
                 s = <unsigned int>(ptr & 63)
                 pv[ptr >> 6] |= off << s
-                if s + FM_RRR_LEN[k] > 64:
+                if s + width > 64:
                     pv[(ptr >> 6) + 1] |= off >> (64 - s)
-                ptr += FM_RRR_LEN[k]
+                ptr += width
     return lines, payload
 
 
-def rrr_payload_words(const uint64_t[::1] lines, uint64_t n_bits):
+def rrr_payload_words(const uint64_t[::1] lines, uint64_t n_bits, bint raw=False):
     """Payload words that RRR ``lines`` of ``n_bits`` bits need (for validation)."""
     cdef uint64_t n_lines = rrr_n_lines(n_bits)
     if <uint64_t>lines.shape[0] != n_lines * RRR_LINE_WORDS:
         raise ValueError("RRR line array has the wrong length for n_bits")
     cdef const uint64_t *w = &lines[(n_lines - 1) * RRR_LINE_WORDS]
     cdef uint64_t ptr = w[1]
-    _rrr_scan(w, RRR_GROUP - 1, &ptr)                 # widths of the line's first 59 blocks
-    ptr += FM_RRR_LEN[rrr_class(w, RRR_GROUP - 1)]
+    _rrr_scan(w, RRR_GROUP - 1, &ptr, rrr_len2_table(raw))   # widths of the first 59 blocks
+    ptr += rrr_len_table(raw)[rrr_class(w, RRR_GROUP - 1)]
     return (ptr + 63) // 64 + 2
+
+
+def rrr_lines_consistent(const uint64_t[::1] lines, uint64_t n_bits, bint raw=False):
+    """True when every line's ones-before and payload pointer follow from the line before
+    it (its classes and, for the kind, their widths), starting at 0: what a shard checks on
+    open, so that a payload read as the wrong kind (rrr63 / rrr63r) is refused."""
+    cdef uint64_t n_lines = rrr_n_lines(n_bits)
+    if <uint64_t>lines.shape[0] != n_lines * RRR_LINE_WORDS:
+        return False
+    cdef const uint8_t *lens = rrr_len_table(raw)
+    cdef const uint8_t *len2 = rrr_len2_table(raw)
+    cdef const uint64_t *w
+    cdef uint64_t L, ptr, ones
+    cdef unsigned int last
+    cdef bint ok = lines[0] == 0 and lines[1] == 0
+    with nogil:
+        for L in range(n_lines - 1):
+            if not ok:
+                break
+            w = &lines[L * RRR_LINE_WORDS]
+            ptr = w[1]
+            last = rrr_class(w, RRR_GROUP - 1)
+            ones = w[0] + _rrr_scan(w, RRR_GROUP - 1, &ptr, len2) + last
+            ptr += lens[last]
+            ok = w[RRR_LINE_WORDS] == ones and w[RRR_LINE_WORDS + 1] == ptr
+    return ok
 
 
 def rrr_lines_for_bits(uint64_t n_bits):
@@ -121,34 +151,42 @@ cdef class RRRBitVector:
 
     ``RRRBitVector(bools)`` builds from any array-like of 0/1 values;
     ``RRRBitVector.from_arrays(lines, payload, n_bits)`` wraps stored arrays.
+    ``raw=True``: kind rrr63r (mid-range classes stored raw, see rrr_bitvector.pxd).
     """
     cdef rrr_t bv
     cdef object _lines, _payload
+    cdef bint _raw
 
-    def __init__(self, bits=None):
+    def __init__(self, bits=None, bint raw=False):
         from ._rank_bitvector import RankBitVector
         if bits is None:
             bits = np.zeros(0, dtype=np.uint8)
         plain = RankBitVector(bits)
-        lines, payload = rrr_encode_lines(plain.lines, len(plain))
-        self._set(lines, payload, len(plain))
+        lines, payload = rrr_encode_lines(plain.lines, len(plain), raw)
+        self._set(lines, payload, len(plain), raw)
 
     @classmethod
-    def from_arrays(cls, lines, payload, uint64_t n_bits):
+    def from_arrays(cls, lines, payload, uint64_t n_bits, bint raw=False):
         cdef RRRBitVector self = cls.__new__(cls)
-        self._set(lines, payload, n_bits)
+        self._set(lines, payload, n_bits, raw)
         return self
 
-    cdef _set(self, lines, payload, uint64_t n_bits):
+    cdef _set(self, lines, payload, uint64_t n_bits, bint raw):
         cdef const uint64_t[::1] lv = lines
         cdef const uint64_t[::1] pv = payload
         if <uint64_t>lv.shape[0] != rrr_n_lines(n_bits) * RRR_LINE_WORDS:
             raise ValueError("RRR line array has the wrong length for n_bits")
-        if <uint64_t>pv.shape[0] != rrr_payload_words(lines, n_bits):
+        if <uint64_t>pv.shape[0] != rrr_payload_words(lines, n_bits, raw):
             raise ValueError("RRR payload has the wrong length")
         self._lines = lines
         self._payload = payload
-        rrr_init(&self.bv, &lv[0], &pv[0], pv.shape[0], n_bits)
+        self._raw = raw
+        rrr_init(&self.bv, &lv[0], &pv[0], pv.shape[0], n_bits, raw)
+
+    @property
+    def raw(self):
+        """True for kind rrr63r (mid-range classes stored raw)."""
+        return self._raw
 
     @property
     def lines(self):

@@ -375,9 +375,10 @@ cdef inline uint32_t wt_access(const wt_t *wt, uint64_t i) noexcept nogil:
 cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const void *nodes,
                          const uint32_t *roots, const uint64_t *table, unsigned int block_shift,
                          uint64_t n, uint32_t sigma, const uint64_t *rrr_payload=NULL,
-                         uint64_t n_payload_words=0, const uint64_t *quad_supers=NULL) noexcept nogil:
+                         uint64_t n_payload_words=0, const uint64_t *quad_supers=NULL,
+                         bint rrr_raw=False) noexcept nogil:
     """Point ``wt`` at validated arrays.  ``lines`` are RankBitVector lines, or RRR lines
-    when ``rrr_payload`` is given (profile "small"), or QuadRankVector lines of a 4-ary
+    when ``rrr_payload`` is given (profile "small"; ``rrr_raw``: kind rrr63r), or QuadRankVector lines of a 4-ary
     tree when ``quad_supers`` is given (then ``n_bits`` counts digits and ``nodes`` are
     qwt_node_t)."""
     wt.arity = 4 if quad_supers != NULL else 2
@@ -387,7 +388,7 @@ cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const
         qv_init(&wt.quad, lines, quad_supers, n_bits)
         rbv_init(&wt.bits.plain, lines, 0)      # unused; points at valid memory
     elif wt.bits.compressed:
-        rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits)
+        rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits, rrr_raw)
     else:
         rbv_init(&wt.bits.plain, lines, n_bits)
     wt.nodes = <const wt_node_t *>nodes

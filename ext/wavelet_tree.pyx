@@ -937,12 +937,14 @@ cdef class WaveletTree:
             supers = arrays["supers"]
             quad_supers = &supers[0]
         cdef const uint64_t *rrr_payload = NULL     # plain RankBitVector lines unless set
-        if arrays.get("bits", "plain") == "rrr63":     # profile "small": RRR node bits
+        bits_kind = arrays.get("bits", "plain")
+        if bits_kind in ("rrr63", "rrr63r"):     # profile "small": RRR node bits
             payload = arrays["payload"]
             rrr_payload = &payload[0]
         wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
                 arrays["block_shift"], arrays["n"], arrays["sigma"], rrr_payload,
-                payload.shape[0] if rrr_payload != NULL else 0, quad_supers)
+                payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
+                bits_kind == "rrr63r")
 
     @property
     def arrays(self):

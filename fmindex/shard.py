@@ -44,7 +44,7 @@ SMALL_BLOCK_SHIFT = 18
 # default (sa_sample, isa_sample) of each profile: "small" samples half as often, which
 # halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
 PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
-PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63"}
+PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63r"}
 # tree arity of each profile's byte shards: "fast" uses 4-ary Huffman trees over
 # QuadRankVector lines (half the levels, so half the dependent cache misses per step);
 # "small" keeps binary trees, whose bits RRR compresses
@@ -54,7 +54,11 @@ WT_ARITIES = (2, 4)
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
 PAIR_TABLE_MIN_ROWS = 1 << 24
-WT_BITS_KINDS = ("plain", "rrr63")
+# tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
+# (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
+# classes stored raw (no decode; default of profile "small", see docs/design.md section 7)
+WT_BITS_KINDS = ("plain", "rrr63", "rrr63r")
+RRR_KINDS = ("rrr63", "rrr63r")
 
 # array file -> dtype; every shard has all of them
 SHARD_ARRAYS: Dict[str, np.dtype] = {
@@ -256,7 +260,8 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     ``extra_arrays`` are written as additional array files (e.g. a token vocabulary).
     ``text`` may be given as a one-element list, which is emptied: then no reference to
     the text outlives the BWT pass and ``release_text`` can free its buffer.
-    ``wt_bits``: "plain" (RankBitVector lines) or "rrr63" (RRR-compressed tree bits).
+    ``wt_bits``: "plain" (RankBitVector lines), "rrr63" or "rrr63r" (RRR-compressed tree
+    bits; rrr63r stores the blocks of mid-range classes raw).
     ``wt_arity``: 2 (binary trees) or 4 (4-ary trees over QuadRankVector lines; plain
     bits, blocks of a small alphabet only).
     """
@@ -305,9 +310,10 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     extra_arrays = dict(extra_arrays or {})
     if wt_arity == 4:
         extra_arrays["wt_supers"] = wt["supers"]
-    if wt_bits == "rrr63":
+    if wt_bits in RRR_KINDS:
         from ._rrr_bitvector import rrr_encode_lines
-        wt["lines"], extra_arrays["wt_payload"] = rrr_encode_lines(wt["lines"], wt["n_bits"])
+        wt["lines"], extra_arrays["wt_payload"] = rrr_encode_lines(wt["lines"], wt["n_bits"],
+                                                                   wt_bits == "rrr63r")
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
@@ -513,11 +519,15 @@ class Shard:
         _check(a["wt_table"].shape[0] == (n_blocks + 1) * sigma, "tree table", sp)
         _check(a["C"].shape[0] == sigma + 1 and int(a["C"][0]) == 1 and int(a["C"][-1]) == n_rows
                and bool(np.all(np.diff(a["C"].astype(np.int64)) >= 0)), "C array", sp)
-        if p["wt_bits"] == "rrr63":
-            from ._rrr_bitvector import rrr_lines_for_bits, rrr_payload_words
+        if p["wt_bits"] in RRR_KINDS:
+            from ._rrr_bitvector import (rrr_lines_consistent, rrr_lines_for_bits,
+                                         rrr_payload_words)
+            raw = p["wt_bits"] == "rrr63r"
             _check("wt_payload" in a and
                    a["wt_lines"].shape[0] == rrr_lines_for_bits(p["wt_n_bits"]) * 8, "RRR lines", sp)
-            _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"]),
+            _check(rrr_lines_consistent(a["wt_lines"], p["wt_n_bits"], raw),
+                   "RRR line counts / payload pointers", sp)
+            _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"], raw),
                    "RRR payload size", sp)
         elif p["wt_arity"] == 4:
             from ._quad_vector import quad_lines_for

@@ -108,7 +108,7 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     idx = build(tmp_path_factory, docs, sa_sample=data.draw(st.sampled_from([1, 3, 32])),
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
     assert idx.shards[0].params["wt_block_shift"] == block_shift
-    assert idx.shards[0].params["wt_bits"] == ("rrr63" if _PROFILE["profile"] == "small" else "plain")
+    assert idx.shards[0].params["wt_bits"] == ("rrr63r" if _PROFILE["profile"] == "small" else "plain")
     assert ("pair_rows" in idx.shards[0].arrays) == _PROFILE["pairs"]
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)

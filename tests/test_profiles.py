@@ -101,7 +101,7 @@ def test_add_keeps_the_profile(tmp_path):
     idx.close()
     idx = add(tmp_path / "i", Documents([b"third document here"]), progress=False)
     assert idx.num_shards == 2
-    assert all(s.params["wt_bits"] == "rrr63" for s in idx.shards)
+    assert all(s.params["wt_bits"] == "rrr63r" for s in idx.shards)
     assert idx.count("document") == 2
     assert idx.document(2).data == b"third document here"
 
@@ -135,7 +135,7 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="tree bit layout"):
         fmindex.open(small_copy)
-    man["params"]["wt_bits"] = "rrr63"
+    man["params"]["wt_bits"] = "rrr63r"
     man["extra_arrays"] = []
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="RRR"):
@@ -145,6 +145,50 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
     shard_json.write_text(json.dumps(man))
     with pytest.raises(IndexFormatError):
         fmindex.open(small_copy)
+
+
+def test_kind_is_validated_against_the_payload(small_copy):
+    """An rrr63r shard relabelled rrr63 (or back) has the wrong payload size: refused."""
+    shard_json = small_copy / SHARD / "shard.json"
+    man = json.loads(shard_json.read_bytes())
+    assert man["params"]["wt_bits"] == "rrr63r"
+    man["params"]["wt_bits"] = "rrr63"
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="RRR .*payload"):
+        fmindex.open(small_copy)
+
+
+def test_rrr63_indexes_stay_readable(pair, tmp_path, monkeypatch):
+    """Indexes written before rrr63r (every block enumerative, kind rrr63) open and answer
+    like the fast profile; add() to such an index writes rrr63r shards beside them."""
+    import fmindex.shard as shard_mod
+    docs, fast, small, _ = pair
+    monkeypatch.setitem(shard_mod.PROFILE_WT_BITS, "small", "rrr63")
+    old = fmindex.build(MOBY, tmp_path / "old", profile="small", progress=False)
+    assert all(s.params["wt_bits"] == "rrr63" for s in old.shards)
+    monkeypatch.undo()
+    assert old.stats()["profile"] == "small"
+    assert old.stats()["index_bytes"] < small.stats()["index_bytes"]
+    old.close()
+    old = fmindex.open(tmp_path / "old", verify=True)
+    rng = np.random.default_rng(5)
+    pats = [b"whale", b"Ahab", b"the", b"e", b"white whale"]
+    for _ in range(100):
+        d = docs[int(rng.integers(0, len(docs)))]
+        if len(d) > 2:
+            i = int(rng.integers(0, len(d) - 1))
+            pats.append(d[i:i + int(rng.integers(1, 30))])
+    assert old.count_many(pats).tolist() == fast.count_many(pats).tolist() == \
+        small.count_many(pats).tolist()
+    for p in (b"whale", b"Starbuck"):
+        assert sorted(map(tuple, old.locate(p).tolist())) == \
+            sorted(map(tuple, fast.locate(p).tolist()))
+    assert old.document(4).data == docs[4]
+    old.close()
+    idx = add(tmp_path / "old", Documents([b"a whale of a new document"]), progress=False)
+    assert [s.params["wt_bits"] for s in idx.shards][-1] == "rrr63r"
+    assert {s.params["wt_bits"] for s in idx.shards[:-1]} == {"rrr63"}
+    assert idx.count("whale") == fast.count("whale") + 1
 
 
 def test_cli_build_small_and_stats(tmp_path, subprocess_env):

@@ -8,6 +8,9 @@ tests/test_rrr.py checks the committed header against math.comb.
 import math
 
 B = 63
+# kind "rrr63r": classes whose offset would take at least RAW_MIN bits store the block's
+# 63 bits as they are (rank = mask + popcount, no decode); see docs/design.md section 7
+RAW_MIN = 58
 
 
 def main() -> None:
@@ -25,6 +28,17 @@ def main() -> None:
     print("/* FM_RRR_LEN2[c] = FM_RRR_LEN[c & 63] + FM_RRR_LEN[c >> 6]: two classes per lookup */")
     pairs = [lens[c & 63] + lens[c >> 6] for c in range(4096)]
     print("static const uint8_t FM_RRR_LEN2[4096] = {")
+    for i in range(0, 4096, 32):
+        print("  " + ", ".join(map(str, pairs[i:i + 32])) + ",")
+    print("};\n")
+    raw = [B if L >= RAW_MIN else L for L in lens]
+    print(f"/* kind rrr63r: FM_RRR_LENR[k] = {B} (the block stored raw) when FM_RRR_LEN[k] >= {RAW_MIN},"
+          " else FM_RRR_LEN[k] */")
+    print(f"#define FM_RRR_RAW_MIN {RAW_MIN}")
+    print("static const uint8_t FM_RRR_LENR[64] = {" + ", ".join(map(str, raw)) + "};\n")
+    print("/* FM_RRR_LENR2[c] = FM_RRR_LENR[c & 63] + FM_RRR_LENR[c >> 6] */")
+    pairs = [raw[c & 63] + raw[c >> 6] for c in range(4096)]
+    print("static const uint8_t FM_RRR_LENR2[4096] = {")
     for i in range(0, 4096, 32):
         print("  " + ", ".join(map(str, pairs[i:i + 32])) + ",")
     print("};\n")
