@@ -33,6 +33,7 @@ ctypedef struct _walk_t:
     const wt_node_t *nd   # current node (NULL: at a row, not yet descending; 4-ary trees
                           # keep the tree's node array here as the "descending" mark)
     const qwt_node_t *qn  # 4-ary trees: current node
+    uint64_t qst          # 4-ary trees: its start (from the parent's cstart)
     uint64_t steps        # LF steps taken (locate) / steps left (extract)
     int64_t slot          # output slot, -1 = idle lane
     uint32_t c            # symbol found at the leaf, while ``pending``
@@ -47,7 +48,8 @@ cdef inline void _prefetch_bit(const wt_bits_t *bv, uint64_t i) noexcept nogil:
 cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nogil:
     """The root-level line of the tree holding ``row``."""
     if fm.wt.arity == 4:
-        qv_prefetch(&fm.wt.quad, qwt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
+        qv_prefetch(&fm.wt.quad, fm.wt.qroot_start[row >> fm.wt.block_shift]
+                    + (row & fm.wt.block_mask))
     else:
         _prefetch_bit(&fm.wt.bits, wt_root(&fm.wt, row).start + (row & fm.wt.block_mask))
 
@@ -55,7 +57,7 @@ cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nog
 cdef inline void _prefetch_walk(const fm_shard_t *fm, const _walk_t *w) noexcept nogil:
     """The line the walk's next level reads."""
     if fm.wt.arity == 4:
-        qv_prefetch(&fm.wt.quad, w.qn.start + w.i)
+        qv_prefetch(&fm.wt.quad, w.qst + w.i)
     else:
         _prefetch_bit(&fm.wt.bits, w.nd.start + w.i)
 
@@ -71,6 +73,7 @@ cdef inline void _start_lf(const fm_shard_t *fm, _walk_t *w) noexcept nogil:
         w.row = fm.n_rows - 1
     if fm.wt.arity == 4:
         w.qn = qwt_root(&fm.wt, w.row)
+        w.qst = fm.wt.qroot_start[w.row >> fm.wt.block_shift]
         w.nd = fm.wt.nodes
     else:
         w.nd = wt_root(&fm.wt, w.row)
@@ -85,11 +88,13 @@ cdef inline bint _lf_level(const fm_shard_t *fm, _walk_t *w, uint32_t *c) noexce
     cdef uint64_t r1
     cdef int32_t ch
     if not w.pending and fm.wt.arity == 4:
-        w.i = qv_access_rank(&fm.wt.quad, w.qn.start + w.i, &b) - w.qn.before[b]
+        w.i = qv_access_rank(&fm.wt.quad, w.qst + w.i, &b) - w.qn.before[b]
         ch = w.qn.child[b]
         if ch >= 0:
+            w.qst = w.qn.cstart[b]
+            qv_prefetch(&fm.wt.quad, w.qst + w.i)
             w.qn = fm.wt.qnodes + ch
-            qv_prefetch(&fm.wt.quad, w.qn.start + w.i)
+            fm_prefetch(w.qn)
             return False
         w.c = <uint32_t>(-ch - 1)
         if w.c > fm.wt.sigma:           # only a damaged index gets here
@@ -236,6 +241,7 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
 ctypedef struct _half_t:
     const wt_node_t *nd   # current node
     const qwt_node_t *qn  # current node of a 4-ary tree
+    uint64_t qst          # its start
     uint64_t j            # position inside it
     uint64_t e            # table entry of the symbol (count | len | code), shifted per level
     uint64_t base         # occurrences before the block
@@ -268,8 +274,10 @@ cdef inline void _half_start(const fm_shard_t *fm, _half_t *h, uint32_t c, uint6
         h.e = ent
         if fm.wt.arity == 4:
             h.qn = qwt_root(&fm.wt, i)
+            h.qst = fm.wt.qroot_start[i >> fm.wt.block_shift]
             h.nd = NULL
-            qv_prefetch(&fm.wt.quad, h.qn.start + h.j)
+            qv_prefetch(&fm.wt.quad, h.qst + h.j)
+            fm_prefetch(h.qn)
         else:
             h.nd = wt_root(&fm.wt, i)
             h.qn = NULL
@@ -282,7 +290,7 @@ cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
     cdef int32_t ch
     if fm.wt.arity == 4:
         b = <unsigned int>(h.e & 3)
-        h.j = qv_rank(&fm.wt.quad, b, h.qn.start + h.j) - h.qn.before[b]
+        h.j = qv_rank(&fm.wt.quad, b, h.qst + h.j) - h.qn.before[b]
         h.e >>= 2
         h.left -= 1
         if h.left:
@@ -290,8 +298,10 @@ cdef inline void _half_level(const fm_shard_t *fm, _half_t *h) noexcept nogil:
             if ch < 0:                  # only a damaged index gets here
                 h.left = 0
                 return
+            h.qst = h.qn.cstart[b]
+            qv_prefetch(&fm.wt.quad, h.qst + h.j)
             h.qn = fm.wt.qnodes + ch
-            qv_prefetch(&fm.wt.quad, h.qn.start + h.j)
+            fm_prefetch(h.qn)
         return
     if not wtb_access_rank1_staged(&fm.wt.bits, h.nd.start + h.j, &h.st, &bit, &r1):
         return                      # RRR: the block's offset is on its way

@@ -204,12 +204,21 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     if wt_bits in ("rrr63", "rrr63r"):
         payload = arrays["wt_payload"]
         rrr_payload = &payload[0]
+    cdef const uint64_t[::1] root_start
+    cdef const uint64_t *quad_root_start = NULL
     if params.get("wt_arity", 2) == 4:
         supers = arrays["wt_supers"]
         quad_supers = &supers[0]
+        if "wt_root_starts" not in arrays:     # derived, kept with the arrays (8 B/block)
+            arrays["wt_root_starts"] = arrays["wt_nodes"]["start"][arrays["wt_roots"]].copy()
+        root_start = arrays["wt_root_starts"]
+        if root_start.shape[0] != roots.shape[0]:
+            raise ValueError("root starts do not match the roots")
+        quad_root_start = &root_start[0]
     wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
             params["wt_block_shift"], n_rows, params["sigma"], rrr_payload,
-            payload.shape[0] if rrr_payload != NULL else 0, quad_supers, wt_bits == "rrr63r")
+            payload.shape[0] if rrr_payload != NULL else 0, quad_supers, wt_bits == "rrr63r",
+            quad_root_start)
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

@@ -55,6 +55,8 @@ ctypedef struct wt_node_t:
 ctypedef struct qwt_node_t:
     uint64_t start        # first digit of the node in the concatenated QuadRankVector
     uint64_t before[4]    # rank_x(start) for digits x = 0..3
+    uint64_t cstart[4]    # start of child x (0 for a leaf): the next level's line address
+                          # needs only the parent, which is fetched with this level's line
     int32_t child[4]      # >= 0: node index; < 0: leaf of symbol -child-1
 
 
@@ -77,6 +79,9 @@ ctypedef struct wt_t:
     unsigned int arity       # 2 (bits, nodes) or 4 (quad, qnodes)
     qv_t quad                # arity 4: all node digits, concatenated
     const qwt_node_t *qnodes # arity 4: (n_nodes,)
+    const uint64_t *qroot_start  # arity 4: (n_blocks,) start of each block's root node
+                                 # (derived on open; cached, so a rank's first line is
+                                 # requested before any node arrives)
 
 
 cdef inline uint64_t wtb_rank1(const wt_bits_t *b, uint64_t i) noexcept nogil:
@@ -165,16 +170,19 @@ cdef inline uint64_t qwt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept n
     cdef uint64_t j = i & wt.block_mask
     cdef const qwt_node_t *nd
     cdef unsigned int d, x
+    cdef uint64_t st
     if L == 0 or j == 0:
         return e >> WT_COUNT_SHIFT
     nd = qwt_root(wt, i)
+    st = wt.qroot_start[i >> wt.block_shift]
     for d in range(L):
         x = <unsigned int>(e & 3)
         e >>= 2
-        j = qv_rank(&wt.quad, x, nd.start + j) - nd.before[x]
+        j = qv_rank(&wt.quad, x, st + j) - nd.before[x]
         if d + 1 < L:
             if nd.child[x] < 0:         # only a damaged index gets here
                 break
+            st = nd.cstart[x]
             nd = wt.qnodes + nd.child[x]
     return (wt_entry(wt, c, i) >> WT_COUNT_SHIFT) + j
 
@@ -188,6 +196,7 @@ cdef inline void _qwt_rank_two(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t
     cdef uint64_t ja = i[0] & wt.block_mask, jz = j[0] & wt.block_mask
     cdef const qwt_node_t *na = NULL
     cdef const qwt_node_t *nz = NULL
+    cdef uint64_t sa = 0, sz = 0
     cdef unsigned int x
     if ja == 0:
         La = 0
@@ -195,32 +204,36 @@ cdef inline void _qwt_rank_two(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t
         Lz = 0
     if La:
         na = qwt_root(wt, i[0])
+        sa = wt.qroot_start[i[0] >> wt.block_shift]
     else:
         ja = 0
     if Lz:
         nz = qwt_root(wt, j[0])
+        sz = wt.qroot_start[j[0] >> wt.block_shift]
     else:
         jz = 0
     while La or Lz:
         if La:
             x = <unsigned int>(ea & 3)
             ea >>= 2
-            ja = qv_rank(&wt.quad, x, na.start + ja) - na.before[x]
+            ja = qv_rank(&wt.quad, x, sa + ja) - na.before[x]
             La -= 1
             if La:
                 if na.child[x] < 0:     # only a damaged index gets here
                     La = 0
                 else:
+                    sa = na.cstart[x]
                     na = wt.qnodes + na.child[x]
         if Lz:
             x = <unsigned int>(ez & 3)
             ez >>= 2
-            jz = qv_rank(&wt.quad, x, nz.start + jz) - nz.before[x]
+            jz = qv_rank(&wt.quad, x, sz + jz) - nz.before[x]
             Lz -= 1
             if Lz:
                 if nz.child[x] < 0:
                     Lz = 0
                 else:
+                    sz = nz.cstart[x]
                     nz = wt.qnodes + nz.child[x]
     i[0] = ca + ja
     j[0] = cz + jz
@@ -244,9 +257,10 @@ cdef inline void qwt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t
         j[0] = i[0]
         return
     nd = qwt_root(wt, a)
+    cdef uint64_t st = wt.qroot_start[a >> wt.block_shift]
     for d in range(L):
         x = <unsigned int>((e >> (2 * d)) & 3)
-        qv_rank_pair(&wt.quad, x, nd.start + la, nd.start + lz, &ra, &rz)
+        qv_rank_pair(&wt.quad, x, st + la, st + lz, &ra, &rz)
         la = ra - nd.before[x]
         lz = rz - nd.before[x]
         if la == lz:
@@ -254,6 +268,7 @@ cdef inline void qwt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t
         if d + 1 < L:
             if nd.child[x] < 0:         # only a damaged index gets here
                 break
+            st = nd.cstart[x]
             nd = wt.qnodes + nd.child[x]
     i[0] = (e >> WT_COUNT_SHIFT) + la
     j[0] = (e >> WT_COUNT_SHIFT) + lz
@@ -264,10 +279,12 @@ cdef inline uint64_t qwt_inverse_select(const wt_t *wt, uint64_t i, uint32_t *c)
     symbol ``sigma``, which every caller clamps."""
     cdef const qwt_node_t *nd = qwt_root(wt, i)
     cdef uint64_t j = i & wt.block_mask
+    cdef uint64_t st = wt.qroot_start[i >> wt.block_shift]
     cdef unsigned int x, depth = 0
     cdef int32_t ch
     while True:
-        j = qv_access_rank(&wt.quad, nd.start + j, &x) - nd.before[x]
+        j = qv_access_rank(&wt.quad, st + j, &x) - nd.before[x]
+        st = nd.cstart[x]
         ch = nd.child[x]
         depth += 1
         if ch < 0 or depth > WT_CODE_BITS:
@@ -376,13 +393,14 @@ cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const
                          const uint32_t *roots, const uint64_t *table, unsigned int block_shift,
                          uint64_t n, uint32_t sigma, const uint64_t *rrr_payload=NULL,
                          uint64_t n_payload_words=0, const uint64_t *quad_supers=NULL,
-                         bint rrr_raw=False) noexcept nogil:
+                         bint rrr_raw=False, const uint64_t *quad_root_start=NULL) noexcept nogil:
     """Point ``wt`` at validated arrays.  ``lines`` are RankBitVector lines, or RRR lines
     when ``rrr_payload`` is given (profile "small"; ``rrr_raw``: kind rrr63r), or QuadRankVector lines of a 4-ary
-    tree when ``quad_supers`` is given (then ``n_bits`` counts digits and ``nodes`` are
-    qwt_node_t)."""
+    tree when ``quad_supers`` is given (then ``n_bits`` counts digits, ``nodes`` are
+    qwt_node_t and ``quad_root_start`` holds each block's root start)."""
     wt.arity = 4 if quad_supers != NULL else 2
     wt.qnodes = <const qwt_node_t *>nodes
+    wt.qroot_start = quad_root_start
     wt.bits.compressed = rrr_payload != NULL
     if quad_supers != NULL:
         qv_init(&wt.quad, lines, quad_supers, n_bits)

@@ -17,7 +17,8 @@ from quad_vector cimport qv_t, qv_init, qv_pack, qv_n_lines, qv_n_supers, qv_ran
 cnp.import_array()
 
 NODE_DTYPE = np.dtype([("start", "<u8"), ("ones_before", "<u8"), ("child", "<i4", (2,))])
-QNODE_DTYPE = np.dtype([("start", "<u8"), ("before", "<u8", (4,)), ("child", "<i4", (4,))])
+QNODE_DTYPE = np.dtype([("start", "<u8"), ("before", "<u8", (4,)), ("cstart", "<u8", (4,)),
+                        ("child", "<i4", (4,))])
 MAX_CODE_LEN = WT_CODE_BITS
 MAX_QUAD_CODE_LEN = WT_CODE_BITS // 2      # digits
 SINGLE_BLOCK = 63           # block_shift meaning "one tree for the whole sequence"
@@ -854,6 +855,8 @@ def _build_quad_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shi
     nodes = np.zeros(n_nodes, dtype=QNODE_DTYPE)
     nodes["start"] = starts
     nodes["child"] = children
+    if n_nodes:
+        nodes["cstart"] = np.where(children >= 0, starts[np.maximum(children, 0)], 0)
     cdef qv_t qv
     qv_init(&qv, &lw[0], &sw[0], total)
     before = np.empty((n_nodes, 4), dtype=np.uint64)
@@ -916,6 +919,7 @@ cdef class WaveletTree:
     """Huffman-shaped wavelet tree: access, rank, inverse_select (Python face, for tests)."""
     cdef wt_t wt
     cdef object _arrays
+    cdef object _root_start     # 4-ary trees: each block's root start (derived)
 
     def __init__(self, seq=None, sigma=None, *, block_shift=SINGLE_BLOCK, arrays=None, arity=2):
         if arrays is None:
@@ -933,9 +937,14 @@ cdef class WaveletTree:
         cdef const uint64_t[::1] payload
         cdef const uint64_t[::1] supers
         cdef const uint64_t *quad_supers = NULL
+        cdef const uint64_t[::1] root_start
+        cdef const uint64_t *quad_root_start = NULL
         if quad:
             supers = arrays["supers"]
             quad_supers = &supers[0]
+            self._root_start = np.ascontiguousarray(nodes["start"][arrays["roots"]])
+            root_start = self._root_start
+            quad_root_start = &root_start[0]
         cdef const uint64_t *rrr_payload = NULL     # plain RankBitVector lines unless set
         bits_kind = arrays.get("bits", "plain")
         if bits_kind in ("rrr63", "rrr63r"):     # profile "small": RRR node bits
@@ -944,7 +953,7 @@ cdef class WaveletTree:
         wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
                 arrays["block_shift"], arrays["n"], arrays["sigma"], rrr_payload,
                 payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
-                bits_kind == "rrr63r")
+                bits_kind == "rrr63r", quad_root_start)
 
     @property
     def arrays(self):

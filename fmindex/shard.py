@@ -548,6 +548,9 @@ class Shard:
                    bool(np.all(bef[1:] >= bef[:-1])), "nodes", sp)
             ch = nodes["child"]
             _check(bool(np.all((ch < nn) & (ch >= -sigma - 1))), "node children", sp)
+            # each node's cstart[x] is the start of its child x (0 for a leaf)
+            want = np.where(ch >= 0, nodes["start"][np.maximum(ch, 0)], 0).astype(np.uint64)
+            _check(bool(np.array_equal(nodes["cstart"], want)), "node child starts", sp)
         else:
             _check(bool(np.all(nodes["start"][1:] >= nodes["start"][:-1])) and
                    bool(np.all(nodes["ones_before"] <= nodes["start"])) and
