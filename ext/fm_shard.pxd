@@ -34,6 +34,11 @@ ctypedef struct fm_shard_t:
     ef_t doc_starts            # Elias-Fano: (n_docs + 1) starts of the documents in T; last = N
     uint64_t n_docs
     const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL
+    const uint32_t *tri_rows   # byte shards of a small alphabet: rows of 3-byte prefixes
+    const uint16_t *tri_map    # (2 * 256,) ids of bytes as first/second (K frequent ones)
+                               # and as third symbol (all, byte order); TRI_ABSENT: none
+    uint64_t tri_n             # K
+    uint64_t tri_nz            # bytes that occur, the separator included
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -66,6 +71,36 @@ cdef inline void fm_pair_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uin
         s[0] = e[0]
 
 
+cdef enum:
+    TRI_ABSENT = 0xFFFF
+
+
+cdef inline bint fm_tri_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uint32_t c,
+                              uint64_t *s, uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with bytes a, b, c from the triple table (a 3-symbol
+    "ftab" over the shard's own bytes); False if the table does not cover them (a or b is
+    not among its most frequent bytes, or c does not occur): use the pair table then.
+    Ids: tri_map[a], tri_map[b] among the K frequent bytes, tri_map[256 + c] in byte order
+    over the nz bytes that occur (the separator included); entry ((a' K + b') (nz + 1) + z')
+    = C[a] + rank_a(first row of the suffixes "b x" with x >= the z'-th byte)."""
+    cdef uint64_t ia, ib, ic, idx
+    if a > 255 or b > 255 or c > 255 or a == fm.sep or b == fm.sep or c == fm.sep:
+        return False
+    ia = fm.tri_map[a]
+    ib = fm.tri_map[b]
+    ic = fm.tri_map[256 + c]
+    if ia >= fm.tri_n or ib >= fm.tri_n or ic >= fm.tri_nz:
+        return False
+    idx = (ia * fm.tri_n + ib) * (fm.tri_nz + 1) + ic
+    s[0] = fm.tri_rows[idx]
+    e[0] = fm.tri_rows[idx + 1]
+    if e[0] > fm.n_rows:            # only a damaged (unverified) index gets here
+        e[0] = fm.n_rows
+    if s[0] > e[0]:
+        s[0] = e[0]
+    return True
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
@@ -76,7 +111,13 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.pair_rows != NULL and m >= 2:
+        if fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
+                                                           &s, &e):
+            k = m - 3
+            if s >= e:
+                sp[0] = 0
+                return 0
+        elif fm.pair_rows != NULL and m >= 2:
             fm_pair_range(fm, P[m - 2], P[m - 1], &s, &e)
             k = m - 2
             if s >= e:
@@ -250,4 +291,32 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         if pairs.shape[0] != 256 * 257:
             raise ValueError("pair table has the wrong size")
         fm.pair_rows = &pairs[0]
+    cdef const uint32_t[::1] tri
+    cdef const uint16_t[::1] tmap
+    cdef uint64_t tn = 0, tz = 0, t
+    fm.tri_rows = NULL
+    fm.tri_map = NULL
+    fm.tri_n = 0
+    fm.tri_nz = 0
+    if "tri_rows" in arrays:
+        tri = arrays["tri_rows"]
+        tmap = arrays["tri_map"]
+        if tmap.shape[0] != 512 or fm.pair_rows == NULL:
+            raise ValueError("triple table without its byte map or pair table")
+        for t in range(256):
+            if tmap[t] != TRI_ABSENT:
+                tn += 1
+            if tmap[256 + t] != TRI_ABSENT:
+                if tmap[256 + t] != tz:
+                    raise ValueError("triple table byte map is not dense")
+                tz += 1
+        for t in range(256):
+            if tmap[t] != TRI_ABSENT and (tmap[t] >= tn or tmap[256 + t] == TRI_ABSENT):
+                raise ValueError("triple table byte map is not dense")
+        if <uint64_t>tri.shape[0] != tn * tn * (tz + 1) or tn == 0:
+            raise ValueError("triple table has the wrong size")
+        fm.tri_rows = &tri[0]
+        fm.tri_map = &tmap[0]
+        fm.tri_n = tn
+        fm.tri_nz = tz
     return 0

@@ -131,6 +131,52 @@ cdef class FMShard:
                         o[a * 257 + j] = <uint32_t>(self.fm.C[a] + wt_rank(&self.fm.wt, a, cj))
         return out
 
+    def tri_rows_table(self, pair_rows, uint64_t max_entries, int num_threads=2):
+        """The triple table of this byte shard (needs its pair table), or None if fewer than
+        8 (or all, if fewer occur) first/second bytes fit in ``max_entries``: (tri_map uint16[512], tri_rows uint32[K
+        * K * (nz + 1)]).  The nz bytes that occur (the separator included) are third-byte
+        ids in byte order (tri_map[256 + c]); the K most frequent, as many as fit, are
+        first/second-byte ids (tri_map[c]).  Entry (a' K + b') (nz + 1) + z' = C[a] +
+        rank_a(pair_rows[b * 257 + byte z'], byte nz = 256): the rows of "a b c" are
+        [entry(a', b', c'), entry(a', b', c' + 1)), since bytes between two that occur start
+        no suffix."""
+        if self.fm.wt.sigma > 256 or self.fm.n_rows >= (<uint64_t>1 << 32):
+            raise ValueError("triple tables are for byte shards of < 2^32 rows, sep < 256")
+        cdef const uint32_t[::1] pr = pair_rows
+        if pr.shape[0] != 256 * 257:
+            raise ValueError("pair table has the wrong size")
+        present = [c for c in range(256) if c == self.fm.sep
+                   or (c < self.fm.wt.sigma and self.fm.C[c + 1] > self.fm.C[c])]
+        nz = len(present)
+        freq = sorted((c for c in present if c != self.fm.sep),
+                      key=lambda c: (-(self.fm.C[c + 1] - self.fm.C[c]), c))
+        K = len(freq)
+        while K and K * K * (nz + 1) > max_entries:
+            K -= 1
+        if K == 0 or K < min(8, len(freq)):
+            return None
+        tmap = np.full(512, 0xFFFF, dtype=np.uint16)
+        tmap[freq[:K]] = np.arange(K, dtype=np.uint16)
+        tmap[256 + np.array(present)] = np.arange(nz, dtype=np.uint16)
+        first = np.array(freq[:K], dtype=np.uint32)
+        byte_of = np.array(present + [256], dtype=np.uint32)
+        out = np.zeros(K * K * (nz + 1), dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        cdef const uint32_t[::1] fb = first
+        cdef const uint32_t[::1] bo = byte_of
+        cdef Py_ssize_t ia, ib, iz, nk = K, nzz = nz
+        cdef uint32_t a, b
+        cdef uint64_t base
+        for ia in prange(nk, nogil=True, schedule="dynamic", num_threads=max(1, num_threads)):
+            a = fb[ia]
+            for ib in range(nk):
+                b = fb[ib]
+                base = (<uint64_t>ia * nk + ib) * (nzz + 1)
+                for iz in range(nzz + 1):
+                    o[base + iz] = <uint32_t>(self.fm.C[a] + wt_rank(
+                        &self.fm.wt, a, pr[b * 257 + bo[iz]]))
+        return tmap, out
+
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):
         """Text positions (uint64, shard-local, unsorted) of rows [sp, sp + count)."""
         if count == 0:

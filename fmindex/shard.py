@@ -54,6 +54,10 @@ WT_ARITIES = (2, 4)
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
 PAIR_TABLE_MIN_ROWS = 1 << 24
+# ... and the triple table, at most this share of the text: the row range of every 3-byte
+# string whose first two bytes are among the K most frequent (as many as fit: K = 96 of the
+# 132 bytes of 100 MB of C), so most counts start three steps in
+TRI_TABLE_MAX_FRACTION = 0.05
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; default of profile "small", see docs/design.md section 7)
@@ -97,13 +101,15 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "vocab": "<u4",                     # token shards: token id of each compact symbol id
     "wt_payload": "<u8",                # profile "small": RRR offsets of the tree bits
     "pair_rows": "<u4",                 # byte shards >= PAIR_TABLE_MIN_ROWS: 2-byte ranges
+    "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
+    "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_nodes", "wt_roots",
-                           "wt_table", "C", "pair_rows"),
+                           "wt_table", "C", "pair_rows", "tri_rows", "tri_map"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts", "doc_ef_high", "doc_ef_low", "doc_ef_sel1",
@@ -343,6 +349,12 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
         # the pair table, from the finished index itself: C[a] + rank_a(C[j])
         extra_arrays["pair_rows"] = FMShard({**arrays, **extra_arrays}, params).pair_rows_table()
+        if sigma <= 256:
+            # the triple table: the last three bytes of a pattern in one lookup
+            tri = FMShard({**arrays, **extra_arrays}, params).tri_rows_table(
+                extra_arrays["pair_rows"], int(TRI_TABLE_MAX_FRACTION * N) // 4)
+            if tri is not None:
+                extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -595,6 +607,27 @@ class Shard:
             _check(bool(np.all(np.diff(t, axis=1) >= 0)) and int(t.max()) <= n_rows
                    and bool(np.array_equal(t[:, 0], a["C"][:256].astype(np.int64))),
                    "pair table", sp)
+        if "tri_rows" in a or "tri_map" in a:
+            _check("tri_rows" in a and "tri_map" in a and "pair_rows" in a
+                   and a["tri_map"].shape[0] == 512, "triple table", sp)
+            tm = a["tri_map"].astype(np.int64)
+            first, third = tm[:256], tm[256:]
+            ids = first[first != 0xFFFF]
+            tn = ids.shape[0]
+            zb = np.flatnonzero(third != 0xFFFF)
+            tz = zb.shape[0]
+            _check(tn >= 1 and bool(np.array_equal(np.sort(ids), np.arange(tn)))
+                   and bool(np.array_equal(third[zb], np.arange(tz)))
+                   and bool(np.all(third[first != 0xFFFF] != 0xFFFF))
+                   and a["tri_rows"].shape[0] == tn * tn * (tz + 1), "triple table size", sp)
+            t = a["tri_rows"].reshape(tn, tn, tz + 1).astype(np.int64)
+            byte_of = np.empty(tn, dtype=np.int64)
+            byte_of[ids] = np.flatnonzero(first != 0xFFFF)
+            cc = a["C"].astype(np.int64)
+            cb, ce = cc[byte_of], cc[byte_of + 1]
+            _check(bool(np.all(np.diff(t, axis=2) >= 0))
+                   and bool(np.all(t >= cb[:, None, None])) and bool(np.all(t <= ce[:, None, None])),
+                   "triple table", sp)
         kernel_params = dict(p)
         if p["doc_starts_encoding"] == "plain":
             ds = a["doc_starts"]

@@ -82,21 +82,24 @@ def patterns_for(docs, data):
     return pats
 
 
-@pytest.fixture(params=[("fast", 16, False), ("fast", 3, True), ("fast", 6, False),
+@pytest.fixture(params=[("fast", 16, False), ("fast", 3, "triples"), ("fast", 6, False),
                         ("small", 18, True), ("small", 3, False)],
-                ids=["fast-blocks64k", "fast-blocks8-pairs", "fast-blocks64",
+                ids=["fast-blocks64k", "fast-blocks8-pairs-triples", "fast-blocks64",
                      "small-blocks256k-pairs", "small-blocks8"])
 def block_shift(request, monkeypatch):
     """Build profile, wavelet-tree block size and pair table of byte shards: the defaults,
     and tiny blocks so that small corpora span many blocks (block boundaries inside
     ranges, absent symbols...).  "small" stores the tree bits RRR-compressed; "pairs"
-    forces the 2-byte pair table, which only large shards get by default."""
+    forces the 2-byte pair table, which only large shards get by default, and "triples"
+    the 3-byte table too (large shards of few distinct bytes)."""
     import fmindex.shard
     profile, shift, pairs = request.param
     monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", shift)
     monkeypatch.setattr(fmindex.shard, "SMALL_BLOCK_SHIFT", shift)
     if pairs:
         monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    if pairs == "triples":
+        monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setitem(_PROFILE, "profile", profile)
     monkeypatch.setitem(_PROFILE, "pairs", pairs)
     return shift
@@ -109,7 +112,9 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
     assert idx.shards[0].params["wt_block_shift"] == block_shift
     assert idx.shards[0].params["wt_bits"] == ("rrr63r" if _PROFILE["profile"] == "small" else "plain")
-    assert ("pair_rows" in idx.shards[0].arrays) == _PROFILE["pairs"]
+    assert ("pair_rows" in idx.shards[0].arrays) == bool(_PROFILE["pairs"])
+    assert ("tri_rows" in idx.shards[0].arrays) == (_PROFILE["pairs"] == "triples"
+                                                    and any(len(d) for d in docs))
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):

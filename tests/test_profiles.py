@@ -231,6 +231,51 @@ def test_pair_table_answers_and_damage(tmp_path, monkeypatch):
         fmindex.open(tmp_path / "p", verify=True)
 
 
+def test_triple_table_answers_and_damage(tmp_path, monkeypatch):
+    """The 3-byte table (large shards of few distinct bytes; forced here) gives the same
+    counts as the text, for patterns with absent bytes, the separator's neighbours and every
+    length around 3; a damaged table is refused even unverified."""
+    import fmindex.shard
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    idx = fmindex.build(Documents(docs), tmp_path / "t", progress=False)
+    sh = idx.shards[0]
+    text = b"".join(docs)
+    assert "tri_rows" in sh.arrays and "tri_map" in sh.arrays
+    k = int(np.count_nonzero(sh.arrays["tri_map"][:256] != 0xFFFF))
+    nz = int(np.count_nonzero(sh.arrays["tri_map"][256:] != 0xFFFF))
+    assert sh.arrays["tri_rows"].shape[0] == k * k * (nz + 1) and k == nz - 1  # all but sep
+    # a budget for fewer first/second bytes: only the most frequent are covered, the rest
+    # of the patterns fall back to the pair table
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 4.0 * 20 * 20 * (nz + 1) / len(text))
+    rng = np.random.default_rng(3)
+    pats = [b"the", b"he ", b"wha", b"whale", b"Ah", b"\xff\xfe\xfd", b"q", b"xyz", b"the sea",
+            b"zzz", b"e.\n", b".\n\n", b"\nThe"]
+    for _ in range(200):
+        i = int(rng.integers(0, len(text) - 8))
+        pats.append(text[i:i + int(rng.integers(3, 8))])
+    pats += [bytes(rng.integers(0, 256, 3, dtype=np.uint8)) for _ in range(50)]
+    for p in pats:
+        assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    idx.close()
+    part = fmindex.build(Documents(docs), tmp_path / "t20", progress=False)
+    assert int(np.count_nonzero(part.shards[0].arrays["tri_map"][:256] != 0xFFFF)) == 20
+    for p in pats:
+        assert part.count(p) == sum(_overlapping(d, p) for d in docs), p
+    assert list(part.count_many(pats)) == [part.count(p) for p in pats]
+    part.close()
+    path = tmp_path / "t" / SHARD / "tri_rows.arr"
+    raw = bytearray(path.read_bytes())
+    raw[64 + 4 * 7:64 + 4 * 8] = b"\xff\xff\xff\x7f"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError, match="triple table"):
+        fmindex.open(tmp_path / "t", verify=False)
+    with pytest.raises(IndexFormatError):
+        fmindex.open(tmp_path / "t", verify=True)
+
+
 @pytest.mark.parametrize("fname", ["wt_lines.arr", "wt_payload.arr"])
 def test_random_damage_to_rrr_bits_never_crashes(pair, tmp_path, fname):
     """Unverified, a small index with flipped RRR bytes answers (perhaps wrongly) or
