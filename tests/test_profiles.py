@@ -260,6 +260,9 @@ def test_triple_table_answers_and_damage(tmp_path, monkeypatch):
         assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
     assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
     idx.close()
+    small = fmindex.build(Documents(docs), tmp_path / "ts", progress=False, profile="small")
+    assert "pair_rows" in small.shards[0].arrays and "tri_rows" not in small.shards[0].arrays
+    small.close()
     part = fmindex.build(Documents(docs), tmp_path / "t20", progress=False)
     assert int(np.count_nonzero(part.shards[0].arrays["tri_map"][:256] != 0xFFFF)) == 20
     for p in pats:
