@@ -60,10 +60,17 @@ def as_pattern(pattern: Pattern) -> bytes:
 
 def pack_patterns(patterns: Iterable[Pattern]) -> "tuple[np.ndarray, np.ndarray]":
     """Patterns -> (concatenated uint8 buffer, int64 offsets of length n + 1)."""
-    bs = [as_pattern(p) for p in patterns]
+    if isinstance(patterns, list) and all(type(p) is bytes for p in patterns):
+        bs = patterns                   # the common case: no per-pattern Python call
+        lengths = np.fromiter(map(len, bs), dtype=np.int64, count=len(bs))
+        if lengths.shape[0] and int(lengths.max()) > MAX_PATTERN_BYTES:
+            as_pattern(bs[int(np.argmax(lengths))])     # raises the usual PatternError
+    else:
+        bs = [as_pattern(p) for p in patterns]
+        lengths = np.fromiter(map(len, bs), dtype=np.int64, count=len(bs))
     offsets = np.zeros(len(bs) + 1, dtype=np.int64)
     if bs:
-        np.cumsum([len(b) for b in bs], out=offsets[1:])
+        np.cumsum(lengths, out=offsets[1:])
     buf = np.frombuffer(b"".join(bs), dtype=np.uint8) if offsets[-1] else np.zeros(1, np.uint8)
     return buf, offsets
 

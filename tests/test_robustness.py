@@ -1100,3 +1100,17 @@ def test_build_working_directory_is_refused(pristine, tmp_path):
     published = tmp_path / "idx"
     work.rename(published)
     fmindex.open(published).close()
+
+
+def test_pattern_over_the_limit_is_a_pattern_error(text_index):
+    """A pattern longer than MAX_PATTERN_BYTES is refused by every entry point, also in a
+    list of bytes (count_many's fast path) and as str."""
+    from fmindex.index import MAX_PATTERN_BYTES
+    idx, docs = text_index
+    big = b"a" * (MAX_PATTERN_BYTES + 1)
+    for call in (idx.count, idx.locate, lambda p: idx.count_many([b"alpha", p]),
+                 lambda p: idx.count_many([b"alpha", p.decode()])):
+        with pytest.raises(PatternError, match="exceeds the limit"):
+            call(big)
+    ok = [b"alpha", b"the", "héllo".encode()]
+    assert idx.count_many(ok).tolist() == [oracle_count(docs, p) for p in ok]
