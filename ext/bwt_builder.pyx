@@ -15,7 +15,6 @@ Outputs, all in one pass over SA (sequential) with random reads of T:
   * ISA samples           row of each position k * isa_rate, bit-packed
   * doc_end_rows          row of the separator ending each document, bit-packed
 """
-import os
 
 import numpy as np
 cimport numpy as cnp
@@ -26,6 +25,8 @@ from posix.mman cimport madvise, MADV_DONTNEED
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t, uint8_t
 from packed_ints cimport packed_t, packed_init, packed_get, packed_words, packed_set, bits_needed
 from sampled_rows cimport ROW_BLOCK_SHIFT
+
+from fmindex._wavelet_tree import usable_threads
 
 cnp.import_array()
 
@@ -204,16 +205,6 @@ cdef void _isa_from_sa_samples(const uint32_t *prefix, const uint8_t *low, const
                 packed_set(iw, row_w, q // ratio, (b << ROW_BLOCK_SHIFT) | low[j])
 
 
-def _threads(num_threads):
-    """``num_threads`` if >= 1, else the CPUs this process may run on."""
-    if num_threads is not None and num_threads >= 1:
-        return int(num_threads)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa_rate,
                           uint64_t isa_rate, const uint64_t[::1] doc_starts, num_threads=None,
                           uint64_t min_part_rows=1 << 20, bint release_sa=True):
@@ -300,7 +291,7 @@ def build_bwt_and_samples(text_t[::1] T, sa_t[::1] SA, uint32_t sep, uint64_t sa
     # the others - a busy machine - holds up the pass by one small part only; the last
     # parts first: their consumed SA memory can be released at once, while the first
     # parts' memory is where the BWT ends up)
-    cdef int nthr = _threads(num_threads)
+    cdef int nthr = usable_threads(num_threads)
     cdef int nt = 4 * nthr if nthr > 1 else 1
     if N // max(min_part_rows, 256) < <uint64_t>nt:     # parts of at least min_part_rows
         nt = max(1, <int>(N // max(min_part_rows, 256)))

@@ -393,14 +393,11 @@ cdef int _huffman_block(const uint64_t *freq, uint32_t sigma, uint64_t *trow, in
     return 0
 
 
-def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, int num_threads):
+def _block_counts(symbol_t[::1] seq, uint32_t sigma, uint64_t B, uint64_t n_blocks,
+                  int nthr):
+    """Per-block symbol histograms (uint64 [n_blocks, sigma], parallel over blocks) and the
+    table with every block's counts before it in its high 32 bits (code bits left 0)."""
     cdef uint64_t n = seq.shape[0]
-    cdef uint64_t B = (<uint64_t>1) << block_shift if block_shift < SINGLE_BLOCK else max(n, 1)
-    cdef uint64_t n_blocks = max(1, (n + B - 1) // B)
-    sigma = max(sigma, 2)
-    cdef uint32_t sg = sigma
-    cdef int nthr = num_threads
-    # 1. per-block histograms (parallel over blocks)
     hist = np.zeros((n_blocks, sigma), dtype=np.uint64)
     cdef uint64_t[:, ::1] hv = hist
     cdef Py_ssize_t blk
@@ -411,20 +408,32 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, i
             i0 = (<uint64_t>blk) * B
             i1 = min(n, i0 + B)
             for i in range(i0, i1):
-                if seq[i] >= sg:
+                if seq[i] >= sigma:
                     bad += 1
                     break
                 hv[blk, seq[i]] += 1
     if bad:
         raise ValueError("symbol >= sigma")
-    # 2. counts before each block, node numbering (a block with P present symbols has
-    #    max(P, 2) - 1 internal nodes)
     cum = np.cumsum(hist, axis=0, dtype=np.uint64)
     if n_blocks and int(cum[-1].max(initial=0)) >= (1 << 32):
         raise ValueError("a wavelet tree holds at most 2^32 - 1 occurrences of a symbol")
     table = np.zeros((n_blocks + 1) * sigma, dtype=np.uint64)
     table[sigma:] = cum.reshape(-1) << np.uint64(WT_COUNT_SHIFT)
-    del cum
+    return hist, table
+
+
+def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, int num_threads):
+    cdef uint64_t n = seq.shape[0]
+    cdef uint64_t B = (<uint64_t>1) << block_shift if block_shift < SINGLE_BLOCK else max(n, 1)
+    cdef uint64_t n_blocks = max(1, (n + B - 1) // B)
+    sigma = max(sigma, 2)
+    cdef uint32_t sg = sigma
+    cdef int nthr = num_threads
+    cdef Py_ssize_t blk
+    # 1. per-block histograms and counts before each block; 2. node numbering (a block
+    #    with P present symbols has max(P, 2) - 1 internal nodes)
+    hist, table = _block_counts(seq, sigma, B, n_blocks, nthr)
+    cdef uint64_t[:, ::1] hv = hist
     n_internal = np.maximum(np.count_nonzero(hist, axis=1), 2) - 1
     roots64 = np.zeros(n_blocks, dtype=np.int64)
     if n_blocks > 1:
@@ -741,28 +750,10 @@ def _build_quad_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shi
     sigma = max(sigma, 2)
     cdef uint32_t sg = sigma
     cdef int nthr = num_threads
-    hist = np.zeros((n_blocks, sigma), dtype=np.uint64)
-    cdef uint64_t[:, ::1] hv = hist
     cdef Py_ssize_t blk
-    cdef uint64_t i, i0, i1
-    cdef int bad = 0
-    if n:
-        for blk in prange(<Py_ssize_t>n_blocks, nogil=True, schedule="dynamic", num_threads=nthr):
-            i0 = (<uint64_t>blk) * B
-            i1 = min(n, i0 + B)
-            for i in range(i0, i1):
-                if seq[i] >= sg:
-                    bad += 1
-                    break
-                hv[blk, seq[i]] += 1
-    if bad:
-        raise ValueError("symbol >= sigma")
-    cum = np.cumsum(hist, axis=0, dtype=np.uint64)
-    if n_blocks and int(cum[-1].max(initial=0)) >= (1 << 32):
-        raise ValueError("a wavelet tree holds at most 2^32 - 1 occurrences of a symbol")
-    table = np.zeros((n_blocks + 1) * sigma, dtype=np.uint64)
-    table[sigma:] = cum.reshape(-1) << np.uint64(WT_COUNT_SHIFT)
-    del cum
+    cdef uint64_t i0, i1
+    hist, table = _block_counts(seq, sigma, B, n_blocks, nthr)
+    cdef uint64_t[:, ::1] hv = hist
     present = np.count_nonzero(hist, axis=1).astype(np.int64)
     leaves = np.where(present <= 4, 4, present + (3 - (present - 1) % 3) % 3)
     n_internal = (leaves - 1) // 3
@@ -873,8 +864,9 @@ def _build_quad_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shi
             "arity": 4}
 
 
-def _threads(num_threads):
-    """``num_threads`` if >= 1, else the CPUs this process may run on."""
+def usable_threads(num_threads):
+    """``num_threads`` if >= 1, else the CPUs this process may run on (also used by the
+    BWT builder)."""
     if num_threads is not None and num_threads >= 1:
         return int(num_threads)
     try:
@@ -907,10 +899,10 @@ def build_wavelet_tree_arrays(seq, sigma=None, block_shift=SINGLE_BLOCK, num_thr
         lim = MAX_QUAD_CODE_LEN if max_code_len is None else int(max_code_len)
         if not 1 <= lim <= MAX_QUAD_CODE_LEN:
             raise ValueError(f"max_code_len must be in [1, {MAX_QUAD_CODE_LEN}]")
-        return _build_quad_arrays(seq, sigma, block_shift, _threads(num_threads), lim)
+        return _build_quad_arrays(seq, sigma, block_shift, usable_threads(num_threads), lim)
     if arity != 2:
         raise ValueError("arity must be 2 or 4")
-    out = _build_arrays(seq, sigma, block_shift, _threads(num_threads))
+    out = _build_arrays(seq, sigma, block_shift, usable_threads(num_threads))
     out["arity"] = 2
     return out
 
