@@ -114,6 +114,24 @@ cdef inline uint64_t rrr_read_offset(const rrr_t *bv, uint64_t ptr, unsigned int
     return v & ((<uint64_t>1 << L) - 1)
 
 
+cdef inline void _rrr_decode_steps(unsigned int p0, unsigned int p1, unsigned int *kp,
+                                   uint64_t *offp, uint64_t *tp) noexcept nogil:
+    """Positions p0 .. p1 - 1 of rrr_decode's branch-free walk: ``*kp`` ones left,
+    ``*offp`` the offset left, ``*tp`` the threshold C(62 - p0, k) of position p0."""
+    cdef unsigned int k = kp[0], p
+    cdef uint64_t off = offp[0], t = tp[0], t0, t1, ge
+    for p in range(p0, p1):
+        t0 = FM_BINOM[61 - p][k & 63]
+        t1 = FM_BINOM[61 - p][(k - 1) & 63]
+        ge = off >= t
+        off -= t & ((<uint64_t>0) - ge)
+        k -= <unsigned int>ge
+        t = t0 ^ ((t0 ^ t1) & ((<uint64_t>0) - ge))
+    kp[0] = k
+    offp[0] = off
+    tp[0] = t
+
+
 cdef inline unsigned int rrr_decode(unsigned int k, uint64_t off, unsigned int r,
                                     unsigned int *bit) noexcept nogil:
     """Ones among the first r (< 63) bits of the block (class k, offset off); bit r
@@ -127,15 +145,9 @@ cdef inline unsigned int rrr_decode(unsigned int k, uint64_t off, unsigned int r
     classes (unpredictable bits) this is ~1.7x faster than a branchy walk.  Class indexes
     are masked (& 63) and the count clamped to r, so a damaged offset reads no memory out
     of the table and cannot give more than r ones."""
-    cdef unsigned int k0 = k, p, ones
-    cdef uint64_t t = FM_BINOM[62][k & 63], t0, t1, ge
-    for p in range(r):
-        t0 = FM_BINOM[61 - p][k & 63]
-        t1 = FM_BINOM[61 - p][(k - 1) & 63]
-        ge = off >= t
-        off -= t & ((<uint64_t>0) - ge)
-        k -= <unsigned int>ge
-        t = t0 ^ ((t0 ^ t1) & ((<uint64_t>0) - ge))
+    cdef unsigned int k0 = k, ones
+    cdef uint64_t t = FM_BINOM[62][k & 63]
+    _rrr_decode_steps(0, r, &k, &off, &t)
     bit[0] = off >= t
     ones = k0 - k
     return ones if ones < r else r
@@ -145,24 +157,12 @@ cdef inline void rrr_decode_pair(unsigned int k, uint64_t off, unsigned int ra, 
                                  unsigned int *oa, unsigned int *ob) noexcept nogil:
     """Ones among the first ra and the first rb bits of a block (ra <= rb < 63): one walk
     (rrr_decode's branch-free step, counts clamped to ra and rb)."""
-    cdef unsigned int k0 = k, p, ones
-    cdef uint64_t t = FM_BINOM[62][k & 63], t0, t1, ge
-    for p in range(ra):
-        t0 = FM_BINOM[61 - p][k & 63]
-        t1 = FM_BINOM[61 - p][(k - 1) & 63]
-        ge = off >= t
-        off -= t & ((<uint64_t>0) - ge)
-        k -= <unsigned int>ge
-        t = t0 ^ ((t0 ^ t1) & ((<uint64_t>0) - ge))
+    cdef unsigned int k0 = k, ones
+    cdef uint64_t t = FM_BINOM[62][k & 63]
+    _rrr_decode_steps(0, ra, &k, &off, &t)
     ones = k0 - k
     oa[0] = ones if ones < ra else ra
-    for p in range(ra, rb):
-        t0 = FM_BINOM[61 - p][k & 63]
-        t1 = FM_BINOM[61 - p][(k - 1) & 63]
-        ge = off >= t
-        off -= t & ((<uint64_t>0) - ge)
-        k -= <unsigned int>ge
-        t = t0 ^ ((t0 ^ t1) & ((<uint64_t>0) - ge))
+    _rrr_decode_steps(ra, rb, &k, &off, &t)
     ones = k0 - k
     ob[0] = ones if ones < rb else rb
 
