@@ -348,12 +348,13 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
         # the pair table, from the finished index itself: C[a] + rank_a(C[j])
-        extra_arrays["pair_rows"] = FMShard({**arrays, **extra_arrays}, params).pair_rows_table()
+        finished = FMShard({**arrays, **extra_arrays}, params)
+        extra_arrays["pair_rows"] = finished.pair_rows_table()
         if sigma <= 256 and wt_bits == "plain":
             # the triple table (profile "fast" only: "small" spends no 5% on speed): the
             # last three bytes of a pattern in one lookup
-            tri = FMShard({**arrays, **extra_arrays}, params).tri_rows_table(
-                extra_arrays["pair_rows"], int(TRI_TABLE_MAX_FRACTION * N) // 4)
+            tri = finished.tri_rows_table(extra_arrays["pair_rows"],
+                                          int(TRI_TABLE_MAX_FRACTION * N) // 4)
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
     files = {}
