@@ -422,6 +422,18 @@ def _block_counts(symbol_t[::1] seq, uint32_t sigma, uint64_t B, uint64_t n_bloc
     return hist, table
 
 
+def _block_roots(n_internal):
+    """Node numbering of block-wise trees: (root node of each block (uint32), node count)
+    from each block's number of internal nodes; nodes of a block are consecutive."""
+    roots64 = np.zeros(n_internal.shape[0], dtype=np.int64)
+    if n_internal.shape[0] > 1:
+        roots64[1:] = np.cumsum(n_internal[:-1])
+    n_nodes = int(n_internal.sum())
+    if n_nodes >= (1 << 31):
+        raise ValueError("too many wavelet-tree nodes: use larger blocks")
+    return roots64.astype(np.uint32), n_nodes
+
+
 def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, int num_threads):
     cdef uint64_t n = seq.shape[0]
     cdef uint64_t B = (<uint64_t>1) << block_shift if block_shift < SINGLE_BLOCK else max(n, 1)
@@ -435,14 +447,8 @@ def _build_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shift, i
     hist, table = _block_counts(seq, sigma, B, n_blocks, nthr)
     cdef uint64_t[:, ::1] hv = hist
     n_internal = np.maximum(np.count_nonzero(hist, axis=1), 2) - 1
-    roots64 = np.zeros(n_blocks, dtype=np.int64)
-    if n_blocks > 1:
-        roots64[1:] = np.cumsum(n_internal[:-1])
-    n_nodes = int(n_internal.sum())
-    if n_nodes >= (1 << 31):
-        raise ValueError("too many wavelet-tree nodes: use larger blocks")
-    roots = roots64.astype(np.uint32)
-    del roots64, n_internal
+    roots, n_nodes = _block_roots(n_internal)
+    del n_internal
     children = np.zeros((n_nodes, 2), dtype=np.int32)
     node_bits = np.zeros(n_nodes, dtype=np.uint64)
     fallback = np.zeros(n_blocks, dtype=np.uint8)
@@ -757,14 +763,8 @@ def _build_quad_arrays(symbol_t[::1] seq, uint32_t sigma, unsigned int block_shi
     present = np.count_nonzero(hist, axis=1).astype(np.int64)
     leaves = np.where(present <= 4, 4, present + (3 - (present - 1) % 3) % 3)
     n_internal = (leaves - 1) // 3
-    roots64 = np.zeros(n_blocks, dtype=np.int64)
-    if n_blocks > 1:
-        roots64[1:] = np.cumsum(n_internal[:-1])
-    n_nodes = int(n_internal.sum())
-    if n_nodes >= (1 << 31):
-        raise ValueError("too many wavelet-tree nodes: use larger blocks")
-    roots = roots64.astype(np.uint32)
-    del roots64, n_internal, present, leaves
+    roots, n_nodes = _block_roots(n_internal)
+    del n_internal, present, leaves
     children = np.zeros((n_nodes, 4), dtype=np.int32)
     node_size = np.zeros(n_nodes, dtype=np.uint64)
     fallback = np.zeros(n_blocks, dtype=np.uint8)
