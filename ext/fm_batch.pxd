@@ -20,8 +20,10 @@ from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_pre
                           wt_entry_len, WT_COUNT_SHIFT, WT_CODE_BITS, qwt_node_t, qwt_root)
 from quad_vector cimport qv_rank, qv_access_rank, qv_prefetch
 from packed_ints cimport packed_get
-from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
-from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_doc_bounds, fm_doc_end_row
+from sampled_rows cimport ROW_BLOCK_SHIFT
+from elias_fano cimport EF_SAMPLE_SHIFT
+from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_doc_bounds,
+                       fm_doc_end_row, fm_sampled_rank, fm_isa_row)
 
 cdef enum:
     LANES = 24
@@ -63,8 +65,15 @@ cdef inline void _prefetch_walk(const fm_shard_t *fm, const _walk_t *w) noexcept
 
 
 cdef inline void _prefetch_row(const fm_shard_t *fm, uint64_t row) noexcept nogil:
-    """Lines a walk at ``row`` needs next: its sampled-rows block and the root level."""
-    fm_prefetch(fm.sampled.low + fm.sampled.prefix[row >> ROW_BLOCK_SHIFT])
+    """Lines a walk at ``row`` needs next: its sampled-rows block (Elias-Fano: the high
+    bits at the select sample of its bucket) and the root level."""
+    cdef uint64_t h
+    if fm.sampled_is_ef:
+        h = row >> fm.sampled_ef.L
+        if h > 0:
+            fm_prefetch(fm.sampled_ef.high + (fm.sampled_ef.sel0[(h - 1) >> EF_SAMPLE_SHIFT] >> 6))
+    else:
+        fm_prefetch(fm.sampled.low + fm.sampled.prefix[row >> ROW_BLOCK_SHIFT])
     _prefetch_root(fm, row)
 
 
@@ -154,7 +163,7 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
             if w.slot < 0:
                 continue
             if w.nd == NULL:
-                j = sampled_rank(&fm.sampled, w.row)
+                j = fm_sampled_rank(fm, w.row)
                 if j >= 0 or w.steps >= fm.sa_rate:
                     if j >= 0:
                         out[w.slot] = packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + w.steps
@@ -211,7 +220,7 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 done = True
             else:
                 pos = q
-                lanes[l].row = packed_get(&fm.isa_samples, q // R)
+                lanes[l].row = fm_isa_row(fm, q // R)
             lanes[l].slot = <int64_t>pos
             lanes[l].steps = pos - start
             _start_lf(fm, &lanes[l])

@@ -16,7 +16,7 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from sampled_rows cimport sampled_rows_t, sampled_rank
-from elias_fano cimport ef_t, ef_init, ef_get_pair, ef_predecessor
+from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
 
 ctypedef struct fm_shard_t:
     wt_t wt                    # the BWT
@@ -25,15 +25,22 @@ ctypedef struct fm_shard_t:
     uint64_t r0                # row holding the virtual $ (stored as sep)
     uint64_t n_rows            # N + 1
     uint64_t sa_rate           # text-order SA sampling rate
-    sampled_rows_t sampled     # which rows carry an SA sample
+    sampled_rows_t sampled     # which rows carry an SA sample ("blocks" encoding) ...
+    ef_t sampled_ef            # ... or their Elias-Fano sequence ("elias_fano" encoding)
+    bint sampled_is_ef
+    uint64_t sampled_first     # elias_fano: the first marked row
     packed_t sa_samples        # (p / sa_rate) of each sampled row, in row order
     uint64_t isa_rate          # ISA sampling rate
-    packed_t isa_samples       # row of position k * isa_rate
+    packed_t isa_samples       # row of position k * isa_rate, or (isa_is_rank) the rank
+    bint isa_is_rank           # of that row among the marked rows (its SA sample's number)
     packed_t doc_end_rows      # row of the separator ending document d, minus doc_end_base
     uint64_t doc_end_base      # C[sep] (the separators' rows are C[sep] .. C[sep] + n_docs - 1)
     ef_t doc_starts            # Elias-Fano: (n_docs + 1) starts of the documents in T; last = N
     uint64_t n_docs
-    const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL
+    const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL;
+                               # with pair_map: (nz * (nz + 1),) over the bytes that occur
+    const uint16_t *pair_map   # (256,) dense id of each byte that occurs (PAIR_ABSENT: none)
+    uint64_t pair_nz           # bytes that occur (the separator included, if a byte)
     const uint32_t *tri_rows   # byte shards of a small alphabet: rows of 3-byte prefixes
     const uint16_t *tri_map    # (2 * 256,) ids of bytes as first/second (K frequent ones)
                                # and as third symbol (all, byte order); TRI_ABSENT: none
@@ -58,13 +65,26 @@ cdef inline void fm_pair_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uin
                                uint64_t *e) noexcept nogil:
     """Rows of the suffixes starting with bytes a, b, from the pair table (Bowtie's "ftab"
     for 2 symbols): pair_rows[a * 257 + j] = first row of the suffixes "a x" with x >= j,
-    so the range is [pair_rows[a*257+b], pair_rows[a*257+b+1]).  Empty if a or b is sep."""
+    so the range is [pair_rows[a*257+b], pair_rows[a*257+b+1]).  Empty if a or b is sep.
+    The dense form (profile "small": 40 KB instead of 263 KB on English) indexes the same
+    entries by pair_map ids: row ia, column ib, and column nz for x >= 256."""
+    cdef uint64_t ia, ib
     if a == fm.sep or b == fm.sep or a > 255 or b > 255:
         s[0] = 0
         e[0] = 0
         return
-    s[0] = fm.pair_rows[a * 257 + b]
-    e[0] = fm.pair_rows[a * 257 + b + 1]
+    if fm.pair_map != NULL:         # dense table: ids over the nz bytes that occur
+        ia = fm.pair_map[a]
+        ib = fm.pair_map[b]
+        if ia >= fm.pair_nz or ib >= fm.pair_nz:
+            s[0] = 0
+            e[0] = 0
+            return
+        s[0] = fm.pair_rows[ia * (fm.pair_nz + 1) + ib]
+        e[0] = fm.pair_rows[ia * (fm.pair_nz + 1) + ib + 1]
+    else:
+        s[0] = fm.pair_rows[a * 257 + b]
+        e[0] = fm.pair_rows[a * 257 + b + 1]
     if e[0] > fm.n_rows:            # only a damaged (unverified) index gets here
         e[0] = fm.n_rows
     if s[0] > e[0]:
@@ -73,6 +93,7 @@ cdef inline void fm_pair_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uin
 
 cdef enum:
     TRI_ABSENT = 0xFFFF
+    PAIR_ABSENT = 0xFFFF
 
 
 cdef inline bint fm_tri_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uint32_t c,
@@ -147,6 +168,31 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
     return e - s
 
 
+cdef inline int64_t fm_sampled_rank(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """Rank of ``row`` among the rows that carry an SA sample, or -1 if it carries none."""
+    cdef uint64_t bit, i
+    if not fm.sampled_is_ef:
+        return sampled_rank(&fm.sampled, row)
+    if row < fm.sampled_first:
+        return -1
+    i = ef_predecessor_at(&fm.sampled_ef, row, &bit)
+    if (((bit - i) << fm.sampled_ef.L) | ef_low(&fm.sampled_ef, i)) == row:
+        return <int64_t>i
+    return -1
+
+
+cdef inline uint64_t fm_isa_row(const fm_shard_t *fm, uint64_t k) noexcept nogil:
+    """Row of text position k * isa_rate (k < number of ISA samples).  With
+    ``isa_is_rank`` the sample is the rank of that row among the marked rows (the position
+    is a multiple of sa_rate, so its row carries an SA sample): the row is the EF value."""
+    cdef uint64_t v = packed_get(&fm.isa_samples, k)
+    if fm.isa_is_rank:
+        if v >= fm.sampled_ef.n:            # only a damaged index gets here
+            v = fm.sampled_ef.n - 1
+        return ef_get(&fm.sampled_ef, v)
+    return v
+
+
 cdef enum:
     FM_CORRUPT = -1     # returned as a position (UINT64_MAX) by a walk on a damaged index
 
@@ -160,7 +206,7 @@ cdef inline uint64_t fm_locate_row(const fm_shard_t *fm, uint64_t row) noexcept 
     cdef int64_t j
     cdef uint32_t c
     while steps < fm.sa_rate:
-        j = sampled_rank(&fm.sampled, row)
+        j = fm_sampled_rank(fm, row)
         if j >= 0:
             return packed_get(&fm.sa_samples, <uint64_t>j) * fm.sa_rate + steps
         row = fm_lf(fm, row, &c)
@@ -208,7 +254,7 @@ cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint
         q = e
         row = fm_doc_end_row(fm, doc)
     else:
-        row = packed_get(&fm.isa_samples, q // fm.isa_rate)
+        row = fm_isa_row(fm, q // fm.isa_rate)
     if row >= fm.n_rows:
         row = fm.n_rows - 1
     while q > lo:
@@ -226,8 +272,9 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint32_t[::1] roots = arrays["wt_roots"]
     cdef const uint64_t[::1] table = arrays["wt_table"]
     cdef const uint64_t[::1] C = arrays["C"]
-    cdef const uint32_t[::1] prefix = arrays["sampled_prefix"]
-    cdef const uint8_t[::1] low = arrays["sampled_low"]
+    cdef const uint32_t[::1] prefix
+    cdef const uint8_t[::1] low
+    cdef const uint64_t[::1] s_high, s_low, s_sel1, s_sel0
     cdef const uint64_t[::1] sa = arrays["sa_samples"]
     cdef const uint64_t[::1] isa = arrays["isa_samples"]
     cdef const uint64_t[::1] ends = arrays["doc_end_rows"]
@@ -265,13 +312,38 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     fm.r0 = params["r0"]
     fm.n_rows = n_rows
     fm.sa_rate = params["sa_sample"]
-    fm.sampled.prefix = &prefix[0]
-    fm.sampled.low = &low[0] if low.shape[0] else NULL
+    # sampled_encoding "elias_fano" (format 1.2): the marked rows as an Elias-Fano sequence
+    # (checked completely by the caller); else SampledRows blocks of 256 rows
+    fm.sampled_is_ef = params.get("sampled_encoding", "blocks") == "elias_fano"
+    fm.sampled.prefix = NULL
+    fm.sampled.low = NULL
     fm.sampled.n_rows = n_rows
-    fm.sampled.n_marks = low.shape[0]
+    fm.sampled.n_marks = 0
+    fm.sampled_first = 0
+    if fm.sampled_is_ef:
+        s_high = arrays["sampled_ef_high"]
+        s_low = arrays["sampled_ef_low"]
+        s_sel1 = arrays["sampled_ef_sel1"]
+        s_sel0 = arrays["sampled_ef_sel0"]
+        ef_init(&fm.sampled_ef, &s_high[0], &s_low[0], &s_sel1[0], &s_sel0[0],
+                params["n_sa_samples"], params["sampled_last"], params["sampled_ef_low_bits"])
+        fm.sampled_first = ef_get(&fm.sampled_ef, 0)
+    else:
+        prefix = arrays["sampled_prefix"]
+        low = arrays["sampled_low"]
+        fm.sampled.prefix = &prefix[0]
+        fm.sampled.low = &low[0] if low.shape[0] else NULL
+        fm.sampled.n_marks = low.shape[0]
     packed_init(&fm.sa_samples, &sa[0], params["sa_width"], params["n_sa_samples"])
     fm.isa_rate = params["isa_sample"]
-    packed_init(&fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
+    # isa_encoding "sample_rank" (format 1.2): rank among the marked rows, isa_width bits
+    fm.isa_is_rank = params.get("isa_encoding", "row") == "sample_rank"
+    if fm.isa_is_rank:
+        if not fm.sampled_is_ef:
+            raise ValueError("ISA samples as sample ranks need Elias-Fano sampled rows")
+        packed_init(&fm.isa_samples, &isa[0], params["isa_width"], params["n_isa_samples"])
+    else:
+        packed_init(&fm.isa_samples, &isa[0], params["row_width"], params["n_isa_samples"])
     # doc_end_encoding "sep_rank": row - C[sep] in doc_end_width bits; else (format 1.0)
     # the row itself in row_width bits
     if params.get("doc_end_encoding") == "sep_rank":
@@ -285,12 +357,31 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
             n_rows - 1, params["doc_ef_low_bits"])
     fm.n_docs = n_docs
     cdef const uint32_t[::1] pairs
+    cdef const uint16_t[::1] pmap
+    cdef uint64_t pnz = 0, b
     fm.pair_rows = NULL
+    fm.pair_map = NULL
+    fm.pair_nz = 0
     if "pair_rows" in arrays:
         pairs = arrays["pair_rows"]
-        if pairs.shape[0] != 256 * 257:
+        if pairs.shape[0] != 256 * 257 or "pair_dense_rows" in arrays:
             raise ValueError("pair table has the wrong size")
         fm.pair_rows = &pairs[0]
+    elif "pair_dense_rows" in arrays:
+        pairs = arrays["pair_dense_rows"]
+        pmap = arrays["pair_map"]
+        if pmap.shape[0] != 256:
+            raise ValueError("pair table byte map has the wrong size")
+        for b in range(256):
+            if pmap[b] != PAIR_ABSENT:
+                if pmap[b] != pnz:
+                    raise ValueError("pair table byte map is not dense")
+                pnz += 1
+        if pnz == 0 or <uint64_t>pairs.shape[0] != pnz * (pnz + 1):
+            raise ValueError("pair table has the wrong size")
+        fm.pair_rows = &pairs[0]
+        fm.pair_map = &pmap[0]
+        fm.pair_nz = pnz
     cdef const uint32_t[::1] tri
     cdef const uint16_t[::1] tmap
     cdef uint64_t tn = 0, tz = 0, t
@@ -301,7 +392,7 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     if "tri_rows" in arrays:
         tri = arrays["tri_rows"]
         tmap = arrays["tri_map"]
-        if tmap.shape[0] != 512 or fm.pair_rows == NULL:
+        if tmap.shape[0] != 512 or fm.pair_rows == NULL or fm.pair_map != NULL:
             raise ValueError("triple table without its byte map or pair table")
         for t in range(256):
             if tmap[t] != TRI_ABSENT:

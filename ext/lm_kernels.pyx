@@ -19,13 +19,12 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
-from fm_shard cimport fm_shard_t, fm_shard_init, fm_doc_bounds, fm_doc_end_row
+from fm_shard cimport fm_shard_t, fm_shard_init, fm_doc_bounds, fm_doc_end_row, fm_isa_row
 from fm_batch cimport fm_count_batch, fm_locate_batch
 from wavelet_tree cimport wt_rank_pair
 from wt_range cimport wt_range_distinct, wt_range_distinct_bfs, wt_range_frame_t
 from bits cimport fm_prefetch
 from wavelet_tree cimport wt_node_t, wtb_access_rank1, wtb_prefetch
-from packed_ints cimport packed_get
 
 cdef enum:
     XLANES = 24
@@ -317,7 +316,7 @@ cdef class TokenLM:
                 q = e
                 rw[k] = fm_doc_end_row(&self.fm, d)
             else:
-                rw[k] = packed_get(&self.fm.isa_samples, q // R)
+                rw[k] = fm_isa_row(&self.fm, q // R)
             sq[k] = q
             la[k] = A
             ha[k] = B

@@ -311,11 +311,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="skip malformed records (counted and reported) instead of stopping")
     b.add_argument("--sa-sample", type=int, default=None,
                    help="suffix-array sample rate: locate costs at most this many steps per "
-                   "occurrence; smaller = faster locate, bigger index (default 32; 64 with "
+                   "occurrence; smaller = faster locate, bigger index (default 32; 128 with "
                    "--profile small)")
     b.add_argument("--isa-sample", type=int, default=None,
                    help="inverse suffix-array sample rate: extract overhead per call "
-                   "(default 64; 128 with --profile small)")
+                   "(default 64; 256 with --profile small)")
     b.add_argument("--profile", choices=("fast", "small"), default="fast",
                    help="fast (default): 4-ary wavelet trees, one cache line per level "
                    "(about 1.7 levels per byte); small: binary trees over RRR-compressed "

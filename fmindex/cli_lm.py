@@ -169,9 +169,9 @@ def register(subparsers) -> None:
     b.add_argument("--text-field", default="text")
     b.add_argument("--shard-tokens", type=int, default=None, help="tokens per shard")
     b.add_argument("--sa-sample", type=int, default=None,
-                   help="suffix-array sample rate (default 32; 64 with --profile small)")
+                   help="suffix-array sample rate (default 32; 128 with --profile small)")
     b.add_argument("--isa-sample", type=int, default=None,
-                   help="inverse suffix-array sample rate (default 64; 128 with --profile small)")
+                   help="inverse suffix-array sample rate (default 64; 256 with --profile small)")
     b.add_argument("--profile", choices=("fast", "small"), default="fast",
                    help="fast: plain bitvectors; small: RRR-compressed (smaller, slower)")
     b.add_argument("-f", "--force", action="store_true", help="replace an existing index")

@@ -41,10 +41,14 @@ META_ZLIB_LEVEL = 9
 # docs/design.md section 7 for the measurements behind the choice.
 PROFILES = ("fast", "small")
 SMALL_BLOCK_SHIFT = 18
-# default (sa_sample, isa_sample) of each profile: "small" samples half as often, which
-# halves the samples' share of the index (locate walks <= 63 LF steps instead of 31)
-PROFILE_SAMPLING = {"fast": (32, 64), "small": (64, 128)}
+# default (sa_sample, isa_sample) of each profile: "small" samples a quarter as often, which
+# with its Elias-Fano sampled rows and ISA sample ranks makes the samples 4.3% of English
+# text instead of 15% (locate walks <= 127 LF steps instead of 31; docs/design.md section 7)
+PROFILE_SAMPLING = {"fast": (32, 64), "small": (128, 256)}
 PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63r"}
+# how each profile stores the rows carrying an SA sample (see SAMPLED_ROWS_ARRAYS): "fast"
+# keeps the 256-row blocks (one prefix word and one scan of low bytes per locate step)
+PROFILE_SAMPLED_ROWS = {"fast": "blocks", "small": "elias_fano"}
 # tree arity of each profile's byte shards: "fast" uses 4-ary Huffman trees over
 # QuadRankVector lines (half the levels, so half the dependent cache misses per step);
 # "small" keeps binary trees, whose bits RRR compresses
@@ -71,8 +75,6 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
     "wt_roots": np.dtype("<u4"),        # root node of each block's tree
     "wt_table": np.dtype("<u8"),        # per block and symbol: count before | code length | code
     "C": np.dtype("<u8"),               # C array (sigma + 1)
-    "sampled_prefix": np.dtype("<u4"),  # SampledRows block prefix counts
-    "sampled_low": np.dtype("u1"),      # SampledRows low bytes
     "sa_samples": np.dtype("<u8"),      # packed p / sa_sample
     "isa_samples": np.dtype("<u8"),     # packed rows of positions k * isa_sample
     "doc_end_rows": np.dtype("<u8"),    # packed row - C[sep] of each document's separator
@@ -91,6 +93,27 @@ DOC_STARTS_ARRAYS = {
     },
     "plain": {"doc_starts": np.dtype("<u8")},
 }
+# rows that carry an SA sample, by params["sampled_encoding"]: "blocks" (SampledRows,
+# ext/sampled_rows.pxd: a u32 count per 256 rows + the low byte of each marked row) or
+# "elias_fano" (format 1.2: the marked rows as an Elias-Fano sequence, ~2 + log2(sa_sample)
+# bits per mark; default of profile "small", where it is 9.5 instead of 16 + 8 bits per mark)
+SAMPLED_ROWS_ARRAYS = {
+    "blocks": {
+        "sampled_prefix": np.dtype("<u4"),  # SampledRows block prefix counts
+        "sampled_low": np.dtype("u1"),      # SampledRows low bytes
+    },
+    "elias_fano": {
+        "sampled_ef_high": np.dtype("<u8"),
+        "sampled_ef_low": np.dtype("<u8"),
+        "sampled_ef_sel1": np.dtype("<u8"),
+        "sampled_ef_sel0": np.dtype("<u8"),
+    },
+}
+# isa_samples, by params["isa_encoding"]: "row" (the row of position k * isa_sample, in
+# row_width bits) or "sample_rank" (format 1.2, with Elias-Fano sampled rows and isa_sample a
+# multiple of sa_sample: that row's rank among the marked rows, in isa_width = bits for
+# n_sa_samples - 1 bits; the row is the rank-th Elias-Fano value)
+ISA_ENCODINGS = ("row", "sample_rank")
 # doc_end_rows, by params["doc_end_encoding"]: "sep_rank" (format 1.1: row - C[sep], in
 # doc_end_width = bits for n_docs - 1 bits; the separators' rows are C[sep] .. C[sep] + k - 1)
 # or "row" (format 1.0: the row itself, row_width bits)
@@ -101,6 +124,8 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "vocab": "<u4",                     # token shards: token id of each compact symbol id
     "wt_payload": "<u8",                # profile "small": RRR offsets of the tree bits
     "pair_rows": "<u4",                 # byte shards >= PAIR_TABLE_MIN_ROWS: 2-byte ranges
+    "pair_dense_rows": "<u4",           # ... profile "small": over the nz bytes that occur
+    "pair_map": "<u2",                  # ... their dense ids (0xFFFF: the byte does not occur)
     "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
@@ -109,8 +134,10 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_nodes", "wt_roots",
-                           "wt_table", "C", "pair_rows", "tri_rows", "tri_map"),
-    "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
+                           "wt_table", "C", "pair_rows", "pair_dense_rows", "pair_map",
+                           "tri_rows", "tri_map"),
+    "locate (SA samples)": ("sampled_prefix", "sampled_low", "sampled_ef_high", "sampled_ef_low",
+                            "sampled_ef_sel1", "sampled_ef_sel0", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts", "doc_ef_high", "doc_ef_low", "doc_ef_sel1",
                                "doc_ef_sel0"),
@@ -220,7 +247,7 @@ def build_shard(buf: bytearray, doc_lengths: np.ndarray, metas: List[bytes], out
         holder, doc_starts, sep, 257 if sep == 256 else 256, metas, out_dir, alphabet="bytes",
         sa_sample=sa_sample, isa_sample=isa_sample,
         block_shift=block_shift, wt_bits=PROFILE_WT_BITS[profile],
-        wt_arity=PROFILE_WT_ARITY[profile],
+        wt_arity=PROFILE_WT_ARITY[profile], sampled_encoding=PROFILE_SAMPLED_ROWS[profile],
         timings=timings, phase=phase, release_text=release_text)
 
 
@@ -259,7 +286,8 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                              phase: Optional[Callable[[str], None]] = None,
                              release_text: Optional[Callable[[], None]] = None,
                              extra_arrays: Optional[Dict[str, np.ndarray]] = None,
-                             extra_params: Optional[dict] = None) -> dict:
+                             extra_params: Optional[dict] = None,
+                             sampled_encoding: str = "blocks") -> dict:
     """Build a shard over ``text`` (uint8 / uint16 / uint32 symbols < sigma) in which every
     document (bounds in ``doc_starts``) is followed by the symbol ``sep``, which occurs
     nowhere else.  ``alphabet`` ("bytes" or "tokens") is recorded for the reader;
@@ -270,7 +298,11 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     bits; rrr63r stores the blocks of mid-range classes raw).
     ``wt_arity``: 2 (binary trees) or 4 (4-ary trees over QuadRankVector lines; plain
     bits, blocks of a small alphabet only).
+    ``sampled_encoding``: how the rows carrying an SA sample are stored, "blocks" or
+    "elias_fano" (smaller; ISA samples then become sample ranks when they can).
     """
+    if sampled_encoding not in SAMPLED_ROWS_ARRAYS:
+        raise ValueError(f"unknown sampled-rows encoding {sampled_encoding!r}")
     if wt_bits not in WT_BITS_KINDS:
         raise ValueError(f"unknown tree bit layout {wt_bits!r}")
     if wt_arity not in WT_ARITIES or (wt_arity == 4 and (wt_bits != "plain"
@@ -323,6 +355,15 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
+    if sampled_encoding == "elias_fano":
+        sampled_arrays, isa_words, sampled_params = encode_sampled_rows(
+            out["sampled_prefix"], out["sampled_low"], out["sa_samples"], out["sa_width"],
+            out["n_sa_samples"], out["isa_samples"], out["row_width"], out["n_isa_samples"],
+            sa_sample, isa_sample)
+    else:
+        sampled_arrays = {"sampled_prefix": out["sampled_prefix"],
+                          "sampled_low": out["sampled_low"]}
+        isa_words, sampled_params = out["isa_samples"], {}
     blob, moffs, meta_codec = encode_metadata(metas)
     ef_arrays, ef_params = encode_doc_starts(doc_starts)
     ends, end_params = encode_doc_end_rows(out["doc_end_rows"], out["row_width"], k,
@@ -330,8 +371,8 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     arrays = {
         "wt_lines": wt["lines"], "wt_nodes": wt["nodes"], "wt_roots": wt["roots"],
         "wt_table": wt["table"], "C": C,
-        "sampled_prefix": out["sampled_prefix"], "sampled_low": out["sampled_low"],
-        "sa_samples": out["sa_samples"], "isa_samples": out["isa_samples"],
+        **sampled_arrays,
+        "sa_samples": out["sa_samples"], "isa_samples": isa_words,
         "doc_end_rows": ends, **ef_arrays,
         "meta_blob": blob, "meta_offsets": moffs,
     }
@@ -344,16 +385,23 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
         "meta_block_docs": META_BLOCK_DOCS, "meta_codec": meta_codec, **ef_params, **end_params,
+        **sampled_params,
     }
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
         # the pair table, from the finished index itself: C[a] + rank_a(C[j])
         finished = FMShard({**arrays, **extra_arrays}, params)
-        extra_arrays["pair_rows"] = finished.pair_rows_table()
+        pair_rows = finished.pair_rows_table()
+        if wt_bits in RRR_KINDS:
+            # profile "small": the same entries over the bytes that occur only
+            extra_arrays["pair_map"], extra_arrays["pair_dense_rows"] = \
+                dense_pair_table(pair_rows, C)
+        else:
+            extra_arrays["pair_rows"] = pair_rows
         if sigma <= 256 and wt_bits == "plain":
             # the triple table (profile "fast" only: "small" spends no 5% on speed): the
             # last three bytes of a pattern in one lookup
-            tri = finished.tri_rows_table(extra_arrays["pair_rows"],
+            tri = finished.tri_rows_table(pair_rows,
                                           int(TRI_TABLE_MAX_FRACTION * N) // 4)
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
@@ -373,6 +421,60 @@ def encode_doc_starts(doc_starts: np.ndarray) -> tuple:
     arrays = {"doc_ef_high": e["high"], "doc_ef_low": e["low"], "doc_ef_sel1": e["sel1"],
               "doc_ef_sel0": e["sel0"]}
     return arrays, {"doc_starts_encoding": "elias_fano", "doc_ef_low_bits": e["L"]}
+
+
+def pair_map_of(C: np.ndarray) -> np.ndarray:
+    """Dense id (byte order) of every byte value that occurs (C[b + 1] > C[b]), 0xFFFF for
+    the others: the pair table's byte map."""
+    occurs = np.diff(C.astype(np.int64))[:256] > 0
+    m = np.full(256, 0xFFFF, dtype=np.uint16)
+    m[occurs] = np.arange(int(occurs.sum()), dtype=np.uint16)
+    return m
+
+
+def dense_pair_table(pair_rows: np.ndarray, C: np.ndarray) -> tuple:
+    """The full pair table (256 x 257) -> (byte map, nz x (nz + 1) table): entry (ia, ib) =
+    full entry (byte ia, byte ib), column nz = full column 256.  Between two bytes that
+    occur the full table's entries do not change, so ranges read from it are the same."""
+    m = pair_map_of(C)
+    byte_of = np.flatnonzero(m != 0xFFFF)
+    cols = np.append(byte_of, 256)
+    t = pair_rows.reshape(256, 257)[byte_of][:, cols]
+    return m, np.ascontiguousarray(t.reshape(-1), dtype=np.uint32)
+
+
+def encode_sampled_rows(prefix: np.ndarray, low: np.ndarray, sa_words: np.ndarray,
+                        sa_width: int, n_marks: int, isa_words: np.ndarray, row_width: int,
+                        n_isa: int, sa_sample: int, isa_sample: int) -> tuple:
+    """The builder's SampledRows blocks -> (Elias-Fano arrays of the marked rows, ISA sample
+    words, shard params).  When isa_sample is a multiple of sa_sample, every ISA position
+    is an SA-sampled position, so its row is a marked row: the ISA samples then store that
+    row's rank among the marked rows (bits for n_marks - 1 instead of those of a row)."""
+    counts = np.diff(prefix.astype(np.int64))
+    rows = np.repeat(np.arange(counts.shape[0], dtype=np.uint64), counts) << np.uint64(8)
+    rows |= low.astype(np.uint64)
+    del counts
+    if rows.shape[0] != n_marks:
+        raise AssertionError("sampled rows do not match the SA sample count")
+    e = ef.encode(rows)
+    arrays = {"sampled_ef_high": e["high"], "sampled_ef_low": e["low"],
+              "sampled_ef_sel1": e["sel1"], "sampled_ef_sel0": e["sel0"]}
+    params = {"sampled_encoding": "elias_fano", "sampled_ef_low_bits": e["L"],
+              "sampled_last": int(rows[-1])}
+    del rows
+    if isa_sample % sa_sample == 0:
+        r = isa_sample // sa_sample
+        vals = ef.packed_unpack(sa_words, sa_width, n_marks)     # p / sa_sample, row order
+        inv = np.empty(n_marks, dtype=np.uint64)
+        inv[vals.astype(np.int64)] = np.arange(n_marks, dtype=np.uint64)
+        del vals
+        ranks = np.ascontiguousarray(inv[::r][:n_isa])
+        if ranks.shape[0] != n_isa:
+            raise AssertionError("ISA positions are not all SA-sampled")
+        width = max(1, int(n_marks - 1).bit_length())
+        params.update({"isa_encoding": "sample_rank", "isa_width": width})
+        isa_words = ef.packed_pack(ranks, width)
+    return arrays, isa_words, params
 
 
 def encode_doc_end_rows(words: np.ndarray, row_width: int, k: int, c_sep: int) -> tuple:
@@ -401,6 +503,9 @@ _INT_PARAMS = {
 }
 # parameters of format 1.1 (absent in 1.0 shards: plain document starts and rows)
 _INT_PARAMS_11 = {"doc_ef_low_bits": (0, 57), "doc_end_width": (1, 57)}
+# ... and of format 1.2 (absent before: SampledRows blocks, ISA samples as rows)
+_INT_PARAMS_12 = {"sampled_ef_low_bits": (0, 57), "sampled_last": (1, 1 << 40),
+                  "isa_width": (1, 57)}
 
 
 def _read_params(raw, mpath: str) -> dict:
@@ -432,6 +537,21 @@ def _read_params(raw, mpath: str) -> dict:
               + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else []))
     for k in needed:
         lo, hi = _INT_PARAMS_11[k]
+        v = p.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    p.setdefault("sampled_encoding", "blocks")
+    if p["sampled_encoding"] not in SAMPLED_ROWS_ARRAYS:
+        raise CorruptIndexError(f"unknown sampled-rows encoding {p['sampled_encoding']!r}", mpath)
+    p.setdefault("isa_encoding", "row")
+    if p["isa_encoding"] not in ISA_ENCODINGS or (
+            p["isa_encoding"] == "sample_rank" and p["sampled_encoding"] != "elias_fano"):
+        raise CorruptIndexError(f"unsupported ISA sample encoding {p['isa_encoding']!r}", mpath)
+    needed = ((["sampled_ef_low_bits", "sampled_last"]
+               if p["sampled_encoding"] == "elias_fano" else [])
+              + (["isa_width"] if p["isa_encoding"] == "sample_rank" else []))
+    for k in needed:
+        lo, hi = _INT_PARAMS_12[k]
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
@@ -467,6 +587,7 @@ class Shard:
         if p["wt_arity"] == 4:
             wanted["wt_nodes"] = QNODE_DTYPE
         wanted.update(DOC_STARTS_ARRAYS[p["doc_starts_encoding"]])
+        wanted.update(SAMPLED_ROWS_ARRAYS[p["sampled_encoding"]])
         for name in extra:
             if name not in EXTRA_ARRAY_DTYPES:
                 raise CorruptIndexError(f"unknown extra array {name!r}", mpath)
@@ -584,12 +705,28 @@ class Shard:
         n_marks = p["n_sa_samples"]
         n_txt = n_rows - 1
         _check(n_marks == (n_txt + p["sa_sample"] - 1) // p["sa_sample"], "SA sample count", sp)
-        _check(a["sampled_low"].shape[0] == n_marks, "sampled rows", sp)
-        _check(a["sampled_prefix"].shape[0] == (n_rows >> 8) + 2 and
-               int(a["sampled_prefix"][-1]) == n_marks, "sampled prefix", sp)
+        if p["sampled_encoding"] == "elias_fano":
+            _check(p["sampled_last"] < n_rows, "sampled rows", sp)
+            try:
+                ef.check(a["sampled_ef_high"], a["sampled_ef_low"], a["sampled_ef_sel1"],
+                         a["sampled_ef_sel0"], n_marks, p["sampled_last"],
+                         p["sampled_ef_low_bits"])
+            except ValueError as e:
+                raise CorruptIndexError(f"invariant violated: sampled rows ({e}); rebuild the "
+                                        "index", str(sp)) from None
+        else:
+            _check(a["sampled_low"].shape[0] == n_marks, "sampled rows", sp)
+            _check(a["sampled_prefix"].shape[0] == (n_rows >> 8) + 2 and
+                   int(a["sampled_prefix"][-1]) == n_marks, "sampled prefix", sp)
         _check(a["sa_samples"].shape[0] == (n_marks * p["sa_width"] + 63) // 64 + 1, "SA samples", sp)
         _check(p["n_isa_samples"] == (n_txt + p["isa_sample"] - 1) // p["isa_sample"], "ISA count", sp)
-        _check(a["isa_samples"].shape[0] == (p["n_isa_samples"] * p["row_width"] + 63) // 64 + 1,
+        if p["isa_encoding"] == "sample_rank":
+            isa_w = p["isa_width"]
+            _check(p["isa_sample"] % p["sa_sample"] == 0
+                   and isa_w == max(1, (n_marks - 1).bit_length()), "ISA sample width", sp)
+        else:
+            isa_w = p["row_width"]
+        _check(a["isa_samples"].shape[0] == (p["n_isa_samples"] * isa_w + 63) // 64 + 1,
                "ISA samples", sp)
         end_w = p["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else p["row_width"]
         _check(a["doc_end_rows"].shape[0] == (k * end_w + 63) // 64 + 1, "doc ends", sp)
@@ -608,6 +745,19 @@ class Shard:
             t = pr.reshape(256, 257).astype(np.int64)
             _check(bool(np.all(np.diff(t, axis=1) >= 0)) and int(t.max()) <= n_rows
                    and bool(np.array_equal(t[:, 0], a["C"][:256].astype(np.int64))),
+                   "pair table", sp)
+        if "pair_dense_rows" in a or "pair_map" in a:
+            _check(p["alphabet"] == "bytes" and "pair_dense_rows" in a and "pair_map" in a
+                   and "pair_rows" not in a and "tri_rows" not in a, "pair table", sp)
+            pm = a["pair_map"]
+            _check(pm.shape[0] == 256 and bool(np.array_equal(pm, pair_map_of(a["C"]))),
+                   "pair table byte map", sp)
+            nz = int((pm != 0xFFFF).sum())
+            _check(a["pair_dense_rows"].shape[0] == nz * (nz + 1), "pair table size", sp)
+            t = a["pair_dense_rows"].reshape(nz, nz + 1).astype(np.int64)
+            byte_of = np.flatnonzero(pm != 0xFFFF)
+            _check(bool(np.all(np.diff(t, axis=1) >= 0)) and int(t.max()) <= n_rows
+                   and bool(np.array_equal(t[:, 0], a["C"][byte_of].astype(np.int64))),
                    "pair table", sp)
         if "tri_rows" in a or "tri_map" in a:
             _check("tri_rows" in a and "tri_map" in a and "pair_rows" in a

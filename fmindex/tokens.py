@@ -49,7 +49,8 @@ from . import __version__
 from . import format as fmt
 from ._lm_kernels import TokenLM, cnf_first_windows, scan_windows
 from .errors import CorruptIndexError, EmptyCorpusError, FMIndexError, IndexFormatError, PatternError
-from .shard import PROFILE_WT_BITS, COMPONENTS, Shard, build_shard_from_symbols, doc_starts_of
+from .shard import (PROFILE_SAMPLED_ROWS, PROFILE_WT_BITS, COMPONENTS, Shard,
+                    build_shard_from_symbols, doc_starts_of)
 
 TOKEN_INDEX_KIND = "fmindex-tokens"
 DEFAULT_SHARD_TOKENS = 1 << 29          # ~10 bytes of build RAM per token
@@ -289,7 +290,8 @@ def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path,
     return build_shard_from_symbols(
         holder, doc_starts, 0, max(sigma, 2), metas, out_dir, alphabet="tokens",
         sa_sample=sa_sample, isa_sample=isa_sample, timings=timings,
-        wt_bits=PROFILE_WT_BITS[profile], extra_arrays={"vocab": vocab},
+        wt_bits=PROFILE_WT_BITS[profile], sampled_encoding=PROFILE_SAMPLED_ROWS[profile],
+        extra_arrays={"vocab": vocab},
         extra_params={"reversed": 1, "num_tokens": total, "n_vocab": int(vocab.shape[0])})
 
 
@@ -312,7 +314,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
         tokenizer's EOS id, else -1).
     :param shard_tokens: tokens per shard (default 2^29).
     :param profile: ``"fast"`` (plain bitvectors) or ``"small"`` (RRR-compressed tree
-        bits; sampling defaults 64/128 instead of 32/64), as for byte indexes.
+        bits; sampling defaults 128/256 instead of 32/64), as for byte indexes.
     """
     out = Path(out_dir)
     from .shard import profile_sampling

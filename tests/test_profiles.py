@@ -75,7 +75,7 @@ def test_small_is_smaller_with_its_own_sampling(pair):
     _, fast, small, _ = pair
     fs, ss = fast.stats(), small.stats()
     assert (fs["profile"], ss["profile"]) == ("fast", "small")
-    assert (ss["sa_sample"], ss["isa_sample"]) == (64, 128)
+    assert (ss["sa_sample"], ss["isa_sample"]) == (128, 256)
     assert (fs["sa_sample"], fs["isa_sample"]) == (32, 64)
     tree = "bwt (wavelet tree)"
     assert ss["components"][tree] < 0.75 * fs["components"][tree]
@@ -202,7 +202,7 @@ def test_cli_build_small_and_stats(tmp_path, subprocess_env):
     r = subprocess.run([sys.executable, "-m", "fmindex", "stats", str(out)],
                        capture_output=True, timeout=60, text=True, env=subprocess_env)
     assert r.returncode == 0 and "profile         small" in r.stdout, r.stdout
-    assert "SA every 64, ISA every 128" in r.stdout
+    assert "SA every 128, ISA every 256" in r.stdout
     r = subprocess.run([sys.executable, "-m", "fmindex", "count", str(out), "white whale"],
                        capture_output=True, timeout=60, text=True, env=subprocess_env)
     assert r.returncode == 0 and r.stdout.split()[0].replace(",", "").isdigit(), r.stdout
@@ -229,6 +229,45 @@ def test_pair_table_answers_and_damage(tmp_path, monkeypatch):
         fmindex.open(tmp_path / "p", verify=False)
     with pytest.raises(IndexFormatError):
         fmindex.open(tmp_path / "p", verify=True)
+
+
+def test_dense_pair_table_answers_and_damage(tmp_path, monkeypatch):
+    """Profile "small" stores the pair table over the bytes that occur: the same counts as
+    the text for pairs of present, absent and separator-adjacent bytes; a damaged table or
+    byte map is refused even unverified."""
+    import fmindex.shard
+    docs = moby_docs()[:40] + [bytes(range(0, 256, 3))]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    idx = fmindex.build(Documents(docs), tmp_path / "d", progress=False, profile="small")
+    sh = idx.shards[0]
+    assert "pair_dense_rows" in sh.arrays and "pair_rows" not in sh.arrays
+    text = b"".join(docs)
+    present = sorted(set(text))
+    nz = int(np.count_nonzero(sh.arrays["pair_map"] != 0xFFFF))
+    assert nz == len(present) + (sh.params["sep"] < 256)      # the separator is a byte here
+    assert sh.arrays["pair_dense_rows"].shape[0] == nz * (nz + 1)
+    rng = np.random.default_rng(4)
+    pats = [bytes([a, b]) for a in present[::3] for b in present[::5]]
+    pats += [b"\x01a", b"a\x01", b"\xff\xff", b"th", b"he", bytes([present[-1], present[0]])]
+    for _ in range(300):
+        i = int(rng.integers(0, len(text) - 6))
+        pats.append(text[i:i + int(rng.integers(2, 6))])
+    for p in pats:
+        assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    idx.close()
+    for name, at, val in (("pair_dense_rows", 4 * (nz + 1) + 4 * 3, b"\xff\xff\xff\x7f"),
+                          ("pair_map", 2 * ord("t"), b"\x00\x00")):
+        bad = tmp_path / f"bad_{name}"
+        shutil.copytree(tmp_path / "d", bad)
+        path = bad / SHARD / f"{name}.arr"
+        raw = bytearray(path.read_bytes())
+        raw[64 + at:64 + at + len(val)] = val
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptIndexError, match="pair table"):
+            fmindex.open(bad, verify=False)
+        with pytest.raises(IndexFormatError):
+            fmindex.open(bad, verify=True)
 
 
 def test_triple_table_answers_and_damage(tmp_path, monkeypatch):
@@ -261,7 +300,7 @@ def test_triple_table_answers_and_damage(tmp_path, monkeypatch):
     assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
     idx.close()
     small = fmindex.build(Documents(docs), tmp_path / "ts", progress=False, profile="small")
-    assert "pair_rows" in small.shards[0].arrays and "tri_rows" not in small.shards[0].arrays
+    assert "pair_dense_rows" in small.shards[0].arrays and "tri_rows" not in small.shards[0].arrays
     small.close()
     part = fmindex.build(Documents(docs), tmp_path / "t20", progress=False)
     assert int(np.count_nonzero(part.shards[0].arrays["tri_map"][:256] != 0xFFFF)) == 20

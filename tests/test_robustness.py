@@ -36,12 +36,17 @@ from fmindex.corpus import Documents
 from fmindex.errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FMIndexError,
                             FormatVersionError, IndexFormatError, MissingIndexFileError,
                             PatternError, TruncatedIndexFileError)
-from fmindex.shard import DOC_STARTS_ARRAYS, SHARD_ARRAYS
+from fmindex.shard import DOC_STARTS_ARRAYS, SAMPLED_ROWS_ARRAYS, SHARD_ARRAYS
 
 SHARD = "shard-00000"
 # byte shards of the default ("fast") profile also hold the 4-ary tree's superblock counts
 ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in
-               list({**SHARD_ARRAYS, **DOC_STARTS_ARRAYS["elias_fano"]}) + ["wt_supers"]]
+               list({**SHARD_ARRAYS, **DOC_STARTS_ARRAYS["elias_fano"],
+                     **SAMPLED_ROWS_ARRAYS["blocks"]}) + ["wt_supers"]]
+# profile "small" stores these instead (or on top): Elias-Fano sampled rows, ISA samples as
+# sample ranks, RRR payload
+SMALL_ONLY_FILES = [f"{SHARD}/{name}.arr" for name in
+                    list(SAMPLED_ROWS_ARRAYS["elias_fano"]) + ["isa_samples", "wt_payload"]]
 JSON_FILES = ["manifest.json", f"{SHARD}/shard.json"]
 ALL_FILES = JSON_FILES + ARRAY_FILES
 # the files backward search (count) reads; corrupting any other one cannot change a count
@@ -416,9 +421,13 @@ _DRIVER = textwrap.dedent(r'''
 def unverified_flips(pristine, tmp_path_factory, subprocess_env):
     """Outcome of opening (verify=False) and querying a copy of the index with one payload
     byte flipped: for every array file, at its first, middle and last payload byte."""
-    root = tmp_path_factory.mktemp("flips")
+    return _flip_outcomes(pristine, ARRAY_FILES, tmp_path_factory.mktemp("flips"),
+                          subprocess_env)
+
+
+def _flip_outcomes(pristine, files, root, subprocess_env):
     cases = [{"id": "pristine", "path": str(pristine)}]
-    for fname in ARRAY_FILES:
+    for fname in files:
         for off in _payload_offsets(pristine / fname):
             cid = f"{Path(fname).stem}@{off}"
             dst = root / cid
@@ -490,6 +499,113 @@ def test_payload_flip_without_verify(unverified_flips, fname, record_property):
         if STRICT_UNVERIFIED:
             pytest.fail(msg)
         warnings.warn(msg, UnverifiedCorruptionWarning)
+
+
+# ------------------------------------------- profile "small": its own sampling files
+@pytest.fixture(scope="module")
+def pristine_small(tmp_path_factory, corpus) -> Path:
+    """A small-profile index: Elias-Fano sampled rows, ISA samples stored as sample ranks
+    (isa_sample a multiple of sa_sample), RRR tree bits."""
+    out = tmp_path_factory.mktemp("pristine_small") / "idx"
+    idx = fmindex.build(Documents(corpus), out, sa_sample=4, isa_sample=8, profile="small",
+                        progress=False)
+    p = idx.shards[0].params
+    assert (p["sampled_encoding"], p["isa_encoding"], p["wt_bits"]) == \
+        ("elias_fano", "sample_rank", "rrr63r")
+    idx.close()
+    return out
+
+
+@pytest.fixture
+def damaged_small(pristine_small, tmp_path) -> Path:
+    dst = tmp_path / "idx"
+    shutil.copytree(pristine_small, dst)
+    return dst
+
+
+def test_pristine_small_index_is_right(pristine_small, corpus):
+    docs = [r["text"].encode() for r in corpus]
+    with fmindex.open(pristine_small, verify=True) as idx:
+        for p in PATTERNS:
+            assert idx.count(p) == oracle_count(docs, p.encode()), p
+        assert [tuple(r) for r in idx.locate("beta").tolist()] == oracle_locate(docs, b"beta")
+        assert [idx.document(i).data for i in range(len(idx))] == docs
+        for i in range(0, len(idx), 5):
+            n = len(docs[i])
+            assert [idx.extract(i, a, a + 7) for a in range(0, n, 3)] == \
+                [docs[i][a:a + 7] for a in range(0, n, 3)]
+
+
+@pytest.mark.parametrize("fname", SMALL_ONLY_FILES)
+@pytest.mark.parametrize("how", ["empty", "one byte short"])
+def test_small_truncated_file_is_refused(damaged_small, fname, how):
+    path = damaged_small / fname
+    truncate(path, 0 if how == "empty" else path.stat().st_size - 1)
+    for verify in VERIFY_MODES:
+        with pytest.raises(IndexFormatError) as ei:
+            fmindex.open(damaged_small, verify=verify)
+        assert_names(ei.value, path)
+
+
+@pytest.mark.parametrize("fname", SMALL_ONLY_FILES)
+def test_small_payload_flip_is_caught_by_verify(damaged_small, fname):
+    path = damaged_small / fname
+    pristine_bytes = path.read_bytes()
+    for off in _payload_offsets(path):
+        flip(path, off, 0xFF)
+        with pytest.raises(CorruptIndexError) as ei:
+            fmindex.open(damaged_small, verify=True)
+        assert_names(ei.value, path)
+        path.write_bytes(pristine_bytes)
+
+
+@pytest.mark.parametrize("edit", [
+    {"sampled_encoding": "bitmap"}, {"isa_encoding": "rows please"},
+    {"sampled_last": 0}, {"sampled_last": 10 ** 15}, {"sampled_ef_low_bits": 70},
+    {"isa_width": 1}, {"isa_width": None}, {"isa_sample": 6, "n_isa_samples": None},
+    {"sampled_encoding": "blocks"}, {"isa_encoding": "row"},
+])
+def test_small_inconsistent_sampling_params_are_refused(damaged_small, edit):
+    """A manifest whose sampling parameters do not match its arrays is refused on open."""
+    mpath = damaged_small / SHARD / "shard.json"
+    man = json.loads(mpath.read_text())
+    p = man["params"]
+    for k, v in edit.items():
+        if k == "n_isa_samples":
+            n_txt = p["n_rows"] - 1
+            p[k] = (n_txt + p["isa_sample"] - 1) // p["isa_sample"]
+        elif v is None:
+            del p[k]
+        else:
+            p[k] = v
+    mpath.write_text(json.dumps(man))
+    for verify in VERIFY_MODES:
+        with pytest.raises(IndexFormatError):
+            fmindex.open(damaged_small, verify=verify)
+
+
+@pytest.fixture(scope="module")
+def unverified_small_flips(pristine_small, tmp_path_factory, subprocess_env):
+    return _flip_outcomes(pristine_small, SMALL_ONLY_FILES,
+                          tmp_path_factory.mktemp("flips_small"), subprocess_env)
+
+
+@pytest.mark.parametrize("fname", SMALL_ONLY_FILES)
+def test_small_payload_flip_without_verify(unverified_small_flips, fname):
+    """verify=False: a flipped byte in the small profile's Elias-Fano sampled rows is refused
+    on open (they are decoded and checked completely) unless it only hit padding; one in
+    the other files changes no count;
+    never a crash or a hang (ISA sample ranks are clamped to the marked rows)."""
+    ref, table = unverified_small_flips
+    stem = Path(fname).stem
+    mine = {cid: res for cid, res in table.items() if cid.split("@")[0] == stem}
+    assert mine
+    for cid, res in mine.items():
+        assert res["outcome"] not in ("hang", "signal"), (cid, res)
+        if stem.startswith("sampled_ef"):       # refused, or a flip in padding bits
+            assert res["outcome"] in ("fmerror", "identical"), (cid, res)
+        if "wrong" in res and stem != "wt_payload":
+            assert not {"counts", "count_many"} & set(res["wrong"]), (cid, res["wrong"])
 
 
 _DEFAULT_OPEN = textwrap.dedent(r'''

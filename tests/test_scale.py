@@ -27,7 +27,7 @@ import fmindex
 from fmindex import format as fmt
 from fmindex.corpus import Documents
 from fmindex.errors import FMIndexError
-from fmindex.shard import DOC_STARTS_ARRAYS, SHARD_ARRAYS
+from fmindex.shard import DOC_STARTS_ARRAYS, SAMPLED_ROWS_ARRAYS, SHARD_ARRAYS
 from fmindex.parallel_build import (BUILD_BYTES_PER_TEXT_BYTE, STATE_FILE, partial_builds,
                                     plan_build)
 from oracle import occurrences
@@ -262,10 +262,10 @@ def test_resume_after_sigkill_at_random_points(tmp_path, kill_corpus, kill_refer
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]      # partial dirs cleaned up
 
 
-# array files written per (small, fast-profile) shard
-# array files per byte shard: the fixed set, the Elias-Fano document starts and the 4-ary
-# tree's superblock counts (profile "fast")
-ARRAYS_PER_SHARD = len(SHARD_ARRAYS) + len(DOC_STARTS_ARRAYS["elias_fano"]) + 1
+# array files per (small, fast-profile) byte shard: the fixed set, the Elias-Fano document
+# starts, the sampled-row blocks and the 4-ary tree's superblock counts
+ARRAYS_PER_SHARD = (len(SHARD_ARRAYS) + len(DOC_STARTS_ARRAYS["elias_fano"])
+                    + len(SAMPLED_ROWS_ARRAYS["blocks"]) + 1)
 
 
 def test_resume_keeps_finished_shards(tmp_path, kill_corpus, kill_reference, monkeypatch):
