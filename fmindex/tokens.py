@@ -49,7 +49,7 @@ from . import __version__
 from . import format as fmt
 from ._lm_kernels import TokenLM, cnf_first_windows, scan_windows
 from .errors import CorruptIndexError, EmptyCorpusError, FMIndexError, IndexFormatError, PatternError
-from .shard import (PROFILE_SAMPLED_ROWS, PROFILE_WT_BITS, COMPONENTS, Shard,
+from .shard import (PROFILE_META_BLOCK_DOCS, PROFILE_SAMPLED_ROWS, PROFILE_WT_BITS, COMPONENTS, Shard,
                     build_shard_from_symbols, doc_starts_of)
 
 TOKEN_INDEX_KIND = "fmindex-tokens"
@@ -291,6 +291,7 @@ def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path,
         holder, doc_starts, 0, max(sigma, 2), metas, out_dir, alphabet="tokens",
         sa_sample=sa_sample, isa_sample=isa_sample, timings=timings,
         wt_bits=PROFILE_WT_BITS[profile], sampled_encoding=PROFILE_SAMPLED_ROWS[profile],
+        meta_block_docs=PROFILE_META_BLOCK_DOCS[profile],
         extra_arrays={"vocab": vocab},
         extra_params={"reversed": 1, "num_tokens": total, "n_vocab": int(vocab.shape[0])})
 

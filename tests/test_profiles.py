@@ -345,3 +345,66 @@ def test_random_damage_to_rrr_bits_never_crashes(pair, tmp_path, fname):
                     q()
                 except IndexFormatError:    # damage detected by a query: fine too
                     pass
+
+
+def test_small_sampling_layouts_agree_and_ef_is_smaller(tmp_path, monkeypatch):
+    """Profile "small" stores its sampled rows as Elias-Fano, its ISA samples as sample ranks
+    and its metadata in blocks of 256 documents; the 1.1 layout (256-row blocks, ISA rows,
+    blocks of 64) is still read.  Both answer every query like the text, at the same rates
+    the new layout's samples are smaller, and metadata crosses block boundaries correctly."""
+    import fmindex.shard
+    docs = moby_docs()[:300]
+    docs += [f"note {i}: short doc".encode() for i in range(700)]
+    recs = [{"text": d.decode(), "id": f"doc-{i}", "n": i} for i, d in enumerate(docs)]
+    new = fmindex.build(Documents(recs), tmp_path / "new", profile="small", sa_sample=16,
+                        isa_sample=48, progress=False)
+    monkeypatch.setitem(fmindex.shard.PROFILE_SAMPLED_ROWS, "small", "blocks")
+    monkeypatch.setitem(fmindex.shard.PROFILE_META_BLOCK_DOCS, "small", 64)
+    old = fmindex.build(Documents(recs), tmp_path / "old", profile="small", sa_sample=16,
+                        isa_sample=48, progress=False)
+    pn, po = new.shards[0].params, old.shards[0].params
+    assert (pn["sampled_encoding"], pn["isa_encoding"], pn["meta_block_docs"]) == \
+        ("elias_fano", "sample_rank", 256)
+    assert (po["sampled_encoding"], po["isa_encoding"], po["meta_block_docs"]) == \
+        ("blocks", "row", 64)
+    an, ao = new.shards[0].arrays, old.shards[0].arrays
+    marks_new = sum(an[k].nbytes for k in an if k.startswith("sampled_ef_"))
+    marks_old = ao["sampled_prefix"].nbytes + ao["sampled_low"].nbytes
+    assert marks_new < 0.75 * marks_old, (marks_new, marks_old)
+    assert an["isa_samples"].nbytes < ao["isa_samples"].nbytes
+    for p in (b"whale", b"the", b"note 6", b"doc", b"\n\n", b"Ahab said"):
+        want = sorted((d, i) for d, t in enumerate(docs) for i in _find_all(t, p))
+        assert sorted(map(tuple, new.locate(p).tolist())) == want, p
+        assert sorted(map(tuple, old.locate(p).tolist())) == want, p
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        d = int(rng.integers(0, len(docs)))
+        n = len(docs[d])
+        a = int(rng.integers(0, n + 1))
+        b = int(rng.integers(a, n + 5))
+        assert new.extract(d, a, b) == old.extract(d, a, b) == docs[d][a:b]
+    assert [new.metadata(i) for i in range(len(docs))] == \
+        [{"id": f"doc-{i}", "n": i} for i in range(len(docs))]
+    assert [old.metadata(i) for i in range(0, len(docs), 13)] == \
+        [{"id": f"doc-{i}", "n": i} for i in range(0, len(docs), 13)]
+    new.close()
+    old.close()
+
+
+def _find_all(t: bytes, p: bytes):
+    i = t.find(p)
+    while i >= 0:
+        yield i
+        i = t.find(p, i + 1)
+
+
+@pytest.mark.parametrize("value", [0, 4097, 128])
+def test_bad_metadata_block_size_is_refused(tmp_path, value):
+    docs = [f"doc {i}".encode() for i in range(300)]
+    fmindex.build(Documents(docs), tmp_path / "i", profile="small", progress=False).close()
+    path = tmp_path / "i" / SHARD / "shard.json"
+    man = json.loads(path.read_text())
+    man["params"]["meta_block_docs"] = value         # 128: offsets do not match
+    path.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError):
+        fmindex.open(tmp_path / "i", verify=False)
