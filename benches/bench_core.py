@@ -328,9 +328,41 @@ WORKERS = {"ours_build": worker_ours_build, "ours": worker_ours, "sa": worker_sa
            "fm_index": worker_fm_index}
 
 
+def _spec_encode(x):
+    """The run's spec as plain JSON (bytes, arrays and tuples tagged): workers read it back
+    with ``_spec_decode``; nothing is unpickled."""
+    if isinstance(x, bytes):
+        return {"__bytes__": x.hex()}
+    if isinstance(x, np.ndarray):
+        return {"__ndarray__": x.tolist(), "dtype": str(x.dtype)}
+    if isinstance(x, tuple):
+        return {"__tuple__": [_spec_encode(v) for v in x]}
+    if isinstance(x, list):
+        return [_spec_encode(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _spec_encode(v) for k, v in x.items()}
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _spec_decode(x):
+    if isinstance(x, list):
+        return [_spec_decode(v) for v in x]
+    if isinstance(x, dict):
+        if "__bytes__" in x:
+            return bytes.fromhex(x["__bytes__"])
+        if "__ndarray__" in x:
+            return np.asarray(x["__ndarray__"], dtype=x["dtype"])
+        if "__tuple__" in x:
+            return tuple(_spec_decode(v) for v in x["__tuple__"])
+        return {k: _spec_decode(v) for k, v in x.items()}
+    return x
+
+
 def worker_main(name: str, spec_path: str, result_path: str) -> int:
-    with open(spec_path, "rb") as f:
-        spec = pickle.load(f)
+    with open(spec_path) as f:
+        spec = _spec_decode(json.load(f))
     if "@" in name:                 # a profile variant: "ours_build@small_64_128"
         name, var = name.split("@", 1)
         spec = dict(spec, **spec["variants"][var])
@@ -685,9 +717,9 @@ def main(argv=None) -> int:
             COLUMNS.insert(2 + len(variants) - 1,
                            (f"ours_{key}", f"fmindex small {sa_s}/{isa_s}"))
         spec["variants"] = variants
-        spec_path = workdir / "spec.pkl"
-        with open(spec_path, "wb") as f:
-            pickle.dump(spec, f)
+        spec_path = workdir / "spec.json"
+        with open(spec_path, "w") as f:
+            json.dump(_spec_encode(spec), f)
 
         systems: Dict[str, dict] = {}
         errors: Dict[str, str] = {}
