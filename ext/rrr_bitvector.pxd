@@ -28,17 +28,20 @@ binomial table, none for an all-zero or all-one block.
 Overhead over the offsets: 6 bits per 63 (classes) + 128 bits per 3,780.
 
 Kind "rrr63rc" (``raw`` + compact lines, the small profile's default): the same blocks,
-widths and payload as rrr63r, 70 blocks (4,410 bits) per line:
-             word 0: ones before the line (low 32 bits) | bit position of the line's
-                     first offset (high 32 bits), both relative to the line's superblock
-             words 1..7: the 70 classes, 10 per word (block 10w+t at bits 6t of word 1+w)
+widths and payload as rrr63r, 72 blocks (4,536 bits) per line:
+             words 1..7: classes of blocks 0..69, 10 per word (block 10w+t at bits 6t
+                         of word 1+w)
+             word 0: classes of blocks 70 and 71 (bits 0..11; so block j's class is in
+                     word (1 + j // 10) & 7 for every j) | ones before the line (bits
+                     12..37) | bit position of the line's first offset (bits 38..63),
+                     both counters relative to the line's superblock
   supers   per 2^super_shift lines (a superblock), a pair of u64: ones before and payload
-           bit position of its first line (so the first line's relative fields are 0).
-           super_shift <= RRR_SUPER_SHIFT_MAX keeps both relative fields below 2^32
-           (a line covers at most 4,410 ones and 70 * 63 payload bits).
-The counters cost 64 bits per 4,410 (plus 128 bits per superblock, a few per tree; the
-array stays in cache) instead of 128 per 3,780; rank1 reads the superblock pair beside
-the line (its address depends on the line index only, so the two loads overlap).
+           bit position of its first line (so the first line's relative counters are 0).
+           super_shift <= RRR_SUPER_SHIFT_MAX keeps both relative counters below 2^26
+           (a line covers at most 4,536 ones and 72 * 63 payload bits).
+The counters cost 52 bits per 4,536 (plus 128 bits per 2^13 lines; the array stays in
+cache) instead of 128 per 3,780; rank1 reads the superblock pair beside the line (its
+address depends on the line index only, so the two loads overlap).
 
 Kind "rrr63r" (``raw``): the same lines and payload, except that a block whose offset
 would take FM_RRR_RAW_MIN bits or more (the mid-range classes, the usual ones on DNA)
@@ -63,10 +66,12 @@ cdef enum:
     RRR_GROUP = 60          # blocks per line (kinds rrr63, rrr63r)
     RRR_LINE_WORDS = 8      # uint64 words per line (64 bytes)
     RRR_LINE_BITS = 3780    # RRR_BLOCK * RRR_GROUP
-    RRR_CGROUP = 70         # blocks per compact line (kind rrr63rc)
-    RRR_CLINE_BITS = 4410   # RRR_BLOCK * RRR_CGROUP
-    RRR_SUPER_SHIFT = 19    # default lines per superblock (log2) of compact lines
-    RRR_SUPER_SHIFT_MAX = 19    # 2^19 * 4410 < 2^32: relative fields fit 32 bits
+    RRR_CGROUP = 72         # blocks per compact line (kind rrr63rc)
+    RRR_CLINE_BITS = 4536   # RRR_BLOCK * RRR_CGROUP
+    RRR_CREL_SHIFT = 12     # compact line word 0: relative ones at bits 12..37
+    RRR_CPTR_SHIFT = 38     # ... and relative payload pointer at bits 38..63
+    RRR_SUPER_SHIFT = 13    # default lines per superblock (log2) of compact lines
+    RRR_SUPER_SHIFT_MAX = 13    # 2^13 * 4536 < 2^26: relative counters fit 26 bits
 
 ctypedef struct rrr_t:
     const uint64_t *lines       # (n_lines * 8,)
@@ -96,23 +101,23 @@ cdef inline uint64_t rrr_n_supers(uint64_t n_lines, unsigned int super_shift) no
     return ((n_lines - 1) >> super_shift) + 1
 
 
-cdef inline unsigned int rrr_class(const uint64_t *cls, unsigned int j) noexcept nogil:
-    """Class (ones) of block j of a line whose class words start at ``cls``."""
-    return <unsigned int>((cls[j // 10] >> (6 * (j % 10))) & 63)
+cdef inline unsigned int rrr_class(const uint64_t *w, unsigned int base, unsigned int j) noexcept nogil:
+    """Class (ones) of block j of the line at ``w``, whose first class word is ``base``
+    (2 for 60-block lines, 1 for compact lines, whose blocks 70 and 71 wrap to word 0)."""
+    return <unsigned int>((w[(base + j // 10) & 7] >> (6 * (j % 10))) & 63)
 
 
-cdef inline const uint64_t *rrr_line_classes(const rrr_t *bv, uint64_t line) noexcept nogil:
-    """First class word of a line."""
-    if bv.supers != NULL:
-        return bv.lines + line * RRR_LINE_WORDS + 1
-    return bv.lines + line * RRR_LINE_WORDS + 2
+cdef inline unsigned int rrr_class_base(const rrr_t *bv) noexcept nogil:
+    """First class word of the lines of ``bv``."""
+    return 1 if bv.supers != NULL else 2
 
 
 cdef inline uint64_t rrr_line_ones(const rrr_t *bv, uint64_t line) noexcept nogil:
     """Ones before a line (absolute)."""
     cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
     if bv.supers != NULL:
-        return bv.supers[(line >> bv.super_shift) << 1] + (w[0] & 0xFFFFFFFFULL)
+        return (bv.supers[(line >> bv.super_shift) << 1]
+                + ((w[0] >> RRR_CREL_SHIFT) & ((<uint64_t>1 << (RRR_CPTR_SHIFT - RRR_CREL_SHIFT)) - 1)))
     return w[0]
 
 
@@ -120,7 +125,7 @@ cdef inline uint64_t rrr_line_ptr(const rrr_t *bv, uint64_t line) noexcept nogil
     """Payload bit position of a line's first offset (absolute)."""
     cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
     if bv.supers != NULL:
-        return bv.supers[((line >> bv.super_shift) << 1) + 1] + (w[0] >> 32)
+        return bv.supers[((line >> bv.super_shift) << 1) + 1] + (w[0] >> RRR_CPTR_SHIFT)
     return w[1]
 
 
@@ -130,21 +135,21 @@ cdef inline uint64_t _rrr_word_ones(uint64_t x) noexcept nogil:
     return ((x * 0x001001001001001ULL) >> 48) & 0xFFF
 
 
-cdef inline uint64_t _rrr_scan(const uint64_t *cls, unsigned int j, uint64_t *ptr,
-                               const uint8_t *len2) noexcept nogil:
-    """Ones in blocks 0..j-1 of a line whose class words start at ``cls``; adds their
-    offset widths to ``*ptr``.  Ones: SWAR sums of whole class words; widths: ``len2``
-    (two classes per lookup)."""
+cdef inline uint64_t _rrr_scan(const uint64_t *w, unsigned int base, unsigned int j,
+                               uint64_t *ptr, const uint8_t *len2) noexcept nogil:
+    """Ones in blocks 0..j-1 of the line at ``w`` (first class word ``base``, see
+    rrr_class); adds their offset widths to ``*ptr``.  Ones: SWAR sums of whole class
+    words; widths: ``len2`` (two classes per lookup)."""
     cdef uint64_t ones = 0, p = 0, x
     cdef unsigned int t, u, q = j // 10, rem = j % 10
     for t in range(q):
-        x = cls[t]
+        x = w[base + t]
         ones += _rrr_word_ones(x)
         p += (len2[x & 4095] + len2[(x >> 12) & 4095]
               + len2[(x >> 24) & 4095] + len2[(x >> 36) & 4095]
               + len2[(x >> 48) & 4095])
     if rem:
-        x = cls[q] & ((<uint64_t>1 << (6 * rem)) - 1)
+        x = w[(base + q) & 7] & ((<uint64_t>1 << (6 * rem)) - 1)
         ones += _rrr_word_ones(x)
         for u in range((rem + 1) >> 1):
             p += len2[x & 4095]
@@ -236,16 +241,18 @@ cdef inline uint64_t _rrr_head(const rrr_t *bv, uint64_t i, unsigned int *r, uns
         w = bv.lines + line * RRR_LINE_WORDS
         sb = bv.supers + ((line >> bv.super_shift) << 1)
         head = w[0]
-        ptr[0] = sb[1] + (head >> 32)
-        ones = sb[0] + (head & 0xFFFFFFFFULL) + _rrr_scan(w + 1, j, ptr, bv.len2)
-        k[0] = rrr_class(w + 1, j)
+        ptr[0] = sb[1] + (head >> RRR_CPTR_SHIFT)
+        ones = (sb[0] + ((head >> RRR_CREL_SHIFT)
+                         & ((<uint64_t>1 << (RRR_CPTR_SHIFT - RRR_CREL_SHIFT)) - 1))
+                + _rrr_scan(w, 1, j, ptr, bv.len2))
+        k[0] = rrr_class(w, 1, j)
         return ones
     line = blk // RRR_GROUP
     j = <unsigned int>(blk - line * RRR_GROUP)
     w = bv.lines + line * RRR_LINE_WORDS
     ptr[0] = w[1]
-    ones = w[0] + _rrr_scan(w + 2, j, ptr, bv.len2)
-    k[0] = rrr_class(w + 2, j)
+    ones = w[0] + _rrr_scan(w, 2, j, ptr, bv.len2)
+    k[0] = rrr_class(w, 2, j)
     return ones
 
 
@@ -372,7 +379,8 @@ cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) 
     """Position of the q-th (0-based) bit equal to ``want`` (q < count of such bits):
     binary search over the lines, a scan of the classes, a decode of one block."""
     cdef uint64_t lo = 0, hi = bv.n_lines - 1, mid, before, blk_ones
-    cdef const uint64_t *cls
+    cdef const uint64_t *w
+    cdef unsigned int base = rrr_class_base(bv)
     cdef uint64_t ptr, off
     cdef unsigned int j, k, p, n_rem, L, bit
     cdef uint64_t c
@@ -388,9 +396,9 @@ cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) 
     before = rrr_line_ones(bv, lo)
     q -= before if want else lo * bv.line_bits - before
     ptr = rrr_line_ptr(bv, lo)
-    cls = rrr_line_classes(bv, lo)
+    w = bv.lines + lo * RRR_LINE_WORDS
     for j in range(bv.group):
-        k = rrr_class(cls, j)
+        k = rrr_class(w, base, j)
         blk_ones = k if want else RRR_BLOCK - k
         if q < blk_ones:
             break
@@ -447,7 +455,8 @@ cdef inline void rrr_init(rrr_t *bv, const uint64_t *lines, const uint64_t *payl
     """Point ``bv`` at validated arrays (n_lines * 8 line words, >= 2 payload words);
     ``raw``: mid-range classes stored raw (kinds rrr63r, rrr63rc); ``supers`` (with
     ``super_shift``): compact lines (kind rrr63rc), else 60-block lines."""
-    cdef const uint64_t *cls
+    cdef const uint64_t *w
+    cdef unsigned int base = 1 if supers != NULL else 2
     cdef uint64_t ptr = 0, last
     bv.lines = lines
     bv.payload = payload
@@ -461,6 +470,6 @@ cdef inline void rrr_init(rrr_t *bv, const uint64_t *lines, const uint64_t *payl
     bv.len = rrr_len_table(raw)
     bv.len2 = rrr_len2_table(raw)
     last = bv.n_lines - 1
-    cls = rrr_line_classes(bv, last)
-    bv.n_ones = (rrr_line_ones(bv, last) + _rrr_scan(cls, bv.group - 1, &ptr, bv.len2)
-                 + rrr_class(cls, bv.group - 1))
+    w = lines + last * RRR_LINE_WORDS
+    bv.n_ones = (rrr_line_ones(bv, last) + _rrr_scan(w, base, bv.group - 1, &ptr, bv.len2)
+                 + rrr_class(w, base, bv.group - 1))

@@ -9,10 +9,11 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 from rank_bitvector cimport rbv_n_lines, BV_LINE_BITS, BV_LINE_WORDS
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1, rrr_select,
-                            _rrr_scan, rrr_class, rrr_line_classes, rrr_line_ones, rrr_line_ptr,
+                            _rrr_scan, rrr_class, rrr_class_base, rrr_line_ones, rrr_line_ptr,
                             rrr_n_lines, rrr_n_supers, rrr_len_table, rrr_len2_table,
                             FM_BINOM, RRR_BLOCK, RRR_GROUP, RRR_CGROUP, RRR_LINE_WORDS, RRR_CLINE_BITS,
-                            RRR_LINE_BITS, RRR_SUPER_SHIFT, RRR_SUPER_SHIFT_MAX)
+                            RRR_LINE_BITS, RRR_SUPER_SHIFT, RRR_SUPER_SHIFT_MAX,
+                            RRR_CREL_SHIFT, RRR_CPTR_SHIFT)
 from bits cimport fm_popcount64
 
 cnp.import_array()
@@ -60,7 +61,7 @@ cdef inline uint64_t _encode_block(uint64_t x, unsigned int k) noexcept nogil:
 cdef _encode(const uint64_t[::1] rank_lines, uint64_t n_bits, bint raw, bint compact,
              unsigned int super_shift):
     """RankBitVector lines -> (RRR lines, payload, superblocks or None): 60-block lines with
-    absolute counters, or compact 70-block lines with counters relative to superblocks."""
+    absolute counters, or compact 72-block lines with counters relative to superblocks."""
     if <uint64_t>rank_lines.shape[0] != rbv_n_lines(n_bits) * BV_LINE_WORDS:
         raise ValueError("line array has the wrong length for n_bits")
     if compact and super_shift > RRR_SUPER_SHIFT_MAX:
@@ -99,14 +100,14 @@ cdef _encode(const uint64_t[::1] rank_lines, uint64_t n_bits, bint raw, bint com
                     super_ptr = ptr
                     sv[2 * (L >> super_shift)] = ones
                     sv[2 * (L >> super_shift) + 1] = ptr
-                w[0] = (ones - super_ones) | ((ptr - super_ptr) << 32)
+                w[0] = ((ones - super_ones) << RRR_CREL_SHIFT) | ((ptr - super_ptr) << RRR_CPTR_SHIFT)
             else:
                 w[0] = ones
                 w[1] = ptr
             for j in range(group):
                 b = L * group + j
                 k = cls[b]
-                w[cls_word + j // 10] |= (<uint64_t>k) << (6 * (j % 10))
+                w[(cls_word + j // 10) & 7] |= (<uint64_t>k) << (6 * (j % 10))
                 if b >= n_blocks:
                     continue
                 ones += k
@@ -134,7 +135,7 @@ def rrr_encode_lines(const uint64_t[::1] rank_lines, uint64_t n_bits, bint raw=F
 def rrr_encode_compact_lines(const uint64_t[::1] rank_lines, uint64_t n_bits, bint raw=True,
                              unsigned int super_shift=RRR_SUPER_SHIFT):
     """RankBitVector lines of ``n_bits`` bits -> (RRR lines, RRR payload, superblocks),
-    numpy uint64: compact 70-block lines (kind rrr63rc when ``raw``) whose counters are
+    numpy uint64: compact 72-block lines (kind rrr63rc when ``raw``) whose counters are
     relative to superblocks of 2^``super_shift`` lines."""
     return _encode(rank_lines, n_bits, raw, True, super_shift)
 
@@ -173,10 +174,11 @@ cdef int _view(rrr_t *bv, const uint64_t[::1] lines, uint64_t n_bits, bint raw,
 cdef uint64_t _payload_end(const rrr_t *bv) noexcept nogil:
     """Payload bits that the lines of ``bv`` account for (end of the last line's offsets)."""
     cdef uint64_t last = bv.n_lines - 1
-    cdef const uint64_t *cls = rrr_line_classes(bv, last)
+    cdef const uint64_t *w = bv.lines + last * RRR_LINE_WORDS
+    cdef unsigned int base = rrr_class_base(bv)
     cdef uint64_t ptr = rrr_line_ptr(bv, last)
-    _rrr_scan(cls, bv.group - 1, &ptr, bv.len2)        # widths of all but the last block
-    return ptr + bv.len[rrr_class(cls, bv.group - 1)]
+    _rrr_scan(w, base, bv.group - 1, &ptr, bv.len2)   # widths of all but the last block
+    return ptr + bv.len[rrr_class(w, base, bv.group - 1)]
 
 
 def rrr_payload_words(const uint64_t[::1] lines, uint64_t n_bits, bint raw=False,
@@ -200,7 +202,8 @@ def rrr_lines_consistent(const uint64_t[::1] lines, uint64_t n_bits, bint raw=Fa
     cdef rrr_t bv
     if _view(&bv, lines, n_bits, raw, supers, super_shift):
         return False
-    cdef const uint64_t *cls
+    cdef const uint64_t *w
+    cdef unsigned int base = rrr_class_base(&bv)
     cdef uint64_t L, ptr, ones, last_class
     cdef uint64_t super_mask = (<uint64_t>1 << bv.super_shift) - 1
     cdef bint ok = rrr_line_ones(&bv, 0) == 0 and rrr_line_ptr(&bv, 0) == 0
@@ -208,15 +211,16 @@ def rrr_lines_consistent(const uint64_t[::1] lines, uint64_t n_bits, bint raw=Fa
         for L in range(bv.n_lines):
             if not ok:
                 break
-            if bv.supers != NULL and (L & super_mask) == 0 and bv.lines[L * RRR_LINE_WORDS] != 0:
+            if (bv.supers != NULL and (L & super_mask) == 0
+                    and (bv.lines[L * RRR_LINE_WORDS] >> RRR_CREL_SHIFT) != 0):
                 ok = False
                 break
             if L + 1 == bv.n_lines:
                 break
-            cls = rrr_line_classes(&bv, L)
+            w = bv.lines + L * RRR_LINE_WORDS
             ptr = rrr_line_ptr(&bv, L)
-            last_class = rrr_class(cls, bv.group - 1)
-            ones = rrr_line_ones(&bv, L) + _rrr_scan(cls, bv.group - 1, &ptr, bv.len2) + last_class
+            last_class = rrr_class(w, base, bv.group - 1)
+            ones = rrr_line_ones(&bv, L) + _rrr_scan(w, base, bv.group - 1, &ptr, bv.len2) + last_class
             ptr += bv.len[last_class]
             ok = rrr_line_ones(&bv, L + 1) == ones and rrr_line_ptr(&bv, L + 1) == ptr
     return ok
@@ -238,7 +242,7 @@ cdef class RRRBitVector:
     ``RRRBitVector(bools)`` builds from any array-like of 0/1 values;
     ``RRRBitVector.from_arrays(lines, payload, n_bits)`` wraps stored arrays.
     ``raw=True``: mid-range classes stored raw (kind rrr63r, see rrr_bitvector.pxd);
-    ``compact=True``: 70-block lines under superblocks of 2^``super_shift`` lines
+    ``compact=True``: 72-block lines under superblocks of 2^``super_shift`` lines
     (kind rrr63rc with ``raw``); ``from_arrays`` takes their ``supers`` array.
     """
     cdef rrr_t bv
@@ -281,7 +285,7 @@ cdef class RRRBitVector:
 
     @property
     def compact(self):
-        """True for compact 70-block lines (kind rrr63rc with ``raw``)."""
+        """True for compact 72-block lines (kind rrr63rc with ``raw``)."""
         return self._supers is not None
 
     @property

@@ -61,16 +61,16 @@ TRI_TABLE_MAX_FRACTION = 0.05
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
-# blocks in compact lines (70 blocks, counters relative to a small superblock array
+# blocks in compact lines (72 blocks, counters relative to a small superblock array
 # wt_rrr_supers; default of profile "small", see docs/design.md section 7)
 WT_BITS_KINDS = ("plain", "rrr63", "rrr63r", "rrr63rc")
 RRR_KINDS = ("rrr63", "rrr63r", "rrr63rc")
 RRR_RAW_KINDS = ("rrr63r", "rrr63rc")          # mid-range classes stored raw
-RRR_COMPACT_KINDS = ("rrr63rc",)               # 70-block lines + wt_rrr_supers
+RRR_COMPACT_KINDS = ("rrr63rc",)               # 72-block lines + wt_rrr_supers
 # log2(lines per RRR superblock) of the rrr63rc shards written here: the largest that keeps
-# a line's relative counters within 32 bits (2^19 lines of 4,410 bits; one or two pairs per
-# shard, always in cache); read from each shard's "wt_rrr_super_shift"
-RRR_SUPER_SHIFT = 19
+# a line's relative counters within their 26 bits (2^13 lines of 4,536 bits: 16 bytes per
+# 512 KB of lines, always in cache); read from each shard's "wt_rrr_super_shift"
+RRR_SUPER_SHIFT = 13
 
 # array file -> dtype; every shard has all of them
 SHARD_ARRAYS: Dict[str, np.dtype] = {
@@ -278,7 +278,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     the text outlives the BWT pass and ``release_text`` can free its buffer.
     ``wt_bits``: "plain" (RankBitVector lines), "rrr63", "rrr63r" or "rrr63rc"
     (RRR-compressed tree bits; rrr63r stores the blocks of mid-range classes raw, rrr63rc
-    also packs 70 blocks per line under a superblock array).
+    also packs 72 blocks per line under a superblock array).
     ``wt_arity``: 2 (binary trees) or 4 (4-ary trees over QuadRankVector lines; plain
     bits, blocks of a small alphabet only).
     """
@@ -419,9 +419,9 @@ _INT_PARAMS = {
 }
 # parameters of format 1.1 (absent in 1.0 shards: plain document starts and rows)
 _INT_PARAMS_11 = {"doc_ef_low_bits": (0, 57), "doc_end_width": (1, 57)}
-# ... of wt_bits rrr63rc: log2(lines per RRR superblock), at most 19 so that a line's
-# counters relative to its superblock fit 32 bits
-_INT_PARAMS_RRRC = {"wt_rrr_super_shift": (0, 19)}
+# ... of wt_bits rrr63rc: log2(lines per RRR superblock), at most 13 so that a line's
+# counters relative to its superblock fit their 26 bits
+_INT_PARAMS_RRRC = {"wt_rrr_super_shift": (0, 13)}
 
 
 def _read_params(raw, mpath: str) -> dict:

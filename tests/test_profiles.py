@@ -150,7 +150,7 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="wt_rrr_super_shift"):
         fmindex.open(small_copy)
-    man["params"]["wt_rrr_super_shift"] = 20        # relative counters would not fit 32 bits
+    man["params"]["wt_rrr_super_shift"] = 14        # relative counters would not fit 26 bits
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="wt_rrr_super_shift"):
         fmindex.open(small_copy)
@@ -158,7 +158,7 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="RRR superblocks"):
         fmindex.open(small_copy)
-    man["params"]["wt_rrr_super_shift"] = 19
+    man["params"]["wt_rrr_super_shift"] = 13
     (small_copy / SHARD / "wt_payload.arr").unlink()
     shard_json.write_text(json.dumps(man))
     with pytest.raises(IndexFormatError):
@@ -189,11 +189,11 @@ def test_kind_is_validated_against_the_payload(small_copy, tmp_path, monkeypatch
         fmindex.open(tmp_path / "r")
 
 
-@pytest.mark.parametrize("super_shift", [19, 1])
+@pytest.mark.parametrize("super_shift", [13, 1])
 def test_damaged_compact_line_is_refused(pair, tmp_path, monkeypatch, super_shift):
     """rrr63rc: one line's relative ones or payload pointer changed, one class changed, or
     a superblock pair changed: refused on open even unverified (every line is checked
-    against the one before it), with superblocks of 2^19 and of 2 lines."""
+    against the one before it), with superblocks of 2^13 and of 2 lines."""
     import fmindex.shard as shard_mod
     src = pair[3] / "small"
     if super_shift != shard_mod.RRR_SUPER_SHIFT:
@@ -207,10 +207,11 @@ def test_damaged_compact_line_is_refused(pair, tmp_path, monkeypatch, super_shif
     n_lines = lines.shape[0] // 8
     supers = np.fromfile(src / SHARD / "wt_rrr_supers.arr", dtype="<u8", offset=64)
     assert supers.shape[0] == 2 * ((n_lines - 1) // (1 << super_shift) + 1)
-    # (file, u64 word, xor mask): a line's ones / pointer (low / high half of word 0), a
-    # class word, a superblock's ones and pointer
-    damage = [("wt_lines.arr", 8 * (n_lines // 2), 1), ("wt_lines.arr", 8 * (n_lines // 2), 1 << 40),
-              ("wt_lines.arr", 8 * (n_lines // 3) + 4, 1 << 6), ("wt_lines.arr", 8 * 3, 1 << 33)]
+    # (file, u64 word, xor mask): a line's relative ones / pointer (bits 12.. / 38.. of word
+    # 0), a class (word 4; word 0's bits 0..11), a superblock's ones and pointer
+    damage = [("wt_lines.arr", 8 * (n_lines // 2), 1 << 12), ("wt_lines.arr", 8 * (n_lines // 2), 1 << 40),
+              ("wt_lines.arr", 8 * (n_lines // 3) + 4, 1 << 6), ("wt_lines.arr", 8 * 3, 1 << 33),
+              ("wt_lines.arr", 8 * 5, 1 << 7)]
     if supers.shape[0] > 2:
         damage += [("wt_rrr_supers.arr", 2, 4), ("wt_rrr_supers.arr", 3, 8)]
     for t, (fname, word, mask) in enumerate(damage):

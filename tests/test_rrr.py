@@ -1,6 +1,6 @@
 """RRRBitVector (profile "small") on its own: rank / select / access / paired rank vs numpy,
 for every kind: rrr63 (every block enumerative), rrr63r (mid-range classes raw) and rrr63rc
-(rrr63r's blocks in compact 70-block lines under superblocks, of any size here)."""
+(rrr63r's blocks in compact 72-block lines under superblocks, of any size here)."""
 import math
 import re
 from pathlib import Path
@@ -19,7 +19,7 @@ from fmindex._rrr_bitvector import (RRR_DEFAULT_SUPER_SHIFT, RRR_MAX_SUPER_SHIFT
 HEADER = Path(__file__).resolve().parents[1] / "ext" / "rrr_tables.h"
 
 
-COMPACT_LINE_BITS = 63 * 70
+COMPACT_LINE_BITS = 63 * 72
 
 
 def check(bits, raw=False, super_shift=None):
@@ -95,8 +95,9 @@ def test_block_and_line_edges(n, kind, raw):
     _edges(n, kind, raw, None)
 
 
-# compact lines: 4,410 bits; superblocks of 1 and 2 lines at these shifts
-@pytest.mark.parametrize("n", [0, 1, 62, 63, 4409, 4410, 4411, 8819, 8820, 8821, 13231, 17640])
+# compact lines: 4,536 bits (blocks 70 and 71 from 4,410); superblocks of 1 and 2 lines
+@pytest.mark.parametrize("n", [0, 1, 62, 63, 4409, 4410, 4411, 4472, 4473, 4535, 4536, 4537,
+                               8945, 9071, 9072, 9073, 13608, 18144])
 @pytest.mark.parametrize("kind", ["zeros", "ones", "alternating", "random", "sparse"])
 @pytest.mark.parametrize("super_shift", [0, 1, RRR_DEFAULT_SUPER_SHIFT])
 def test_compact_block_line_and_superblock_edges(n, kind, super_shift):
@@ -212,16 +213,16 @@ def test_generated_tables_match_math_comb():
             ws[c & 63] + ws[c >> 6] for c in range(4096)]
 
 
-def test_compact_lines_are_smaller_and_hold_70_blocks():
-    """rrr63rc: the payload of rrr63r, 70 blocks per line instead of 60, and a superblock
+def test_compact_lines_are_smaller_and_hold_72_blocks():
+    """rrr63rc: the payload of rrr63r, 72 blocks per line instead of 60, and a superblock
     pair per 2^super_shift lines."""
     rng = np.random.default_rng(2)
-    n = 63 * 70 * 300 + 17
+    n = 63 * 72 * 300 + 17
     bits = rng.random(n) < 0.1
     old = RRRBitVector(bits, raw=True)
     new = RRRBitVector(bits, raw=True, compact=True)
     assert np.array_equal(old.payload, new.payload)
-    assert new.lines.shape[0] == 8 * (n // (63 * 70) + 1) == 8 * rrr_lines_for_bits(n, True)
+    assert new.lines.shape[0] == 8 * (n // (63 * 72) + 1) == 8 * rrr_lines_for_bits(n, True)
     assert old.lines.shape[0] == 8 * (n // (63 * 60) + 1)
     assert new.supers.shape[0] == 2 and list(new.supers) == [0, 0]
     assert new.size_in_bytes() < old.size_in_bytes()
@@ -230,7 +231,7 @@ def test_compact_lines_are_smaller_and_hold_70_blocks():
     assert np.array_equal(small.payload, new.payload)
     # every superblock holds the absolute counters of its first line
     for s in range(1, small.supers.shape[0] // 2):
-        at = s * 8 * 63 * 70
+        at = s * 8 * 63 * 72
         assert small.supers[2 * s] == new.rank1(at) == int(bits[:at].sum())
     with pytest.raises(ValueError, match="super_shift"):
         RRRBitVector(bits, raw=True, compact=True, super_shift=RRR_MAX_SUPER_SHIFT + 1)
@@ -242,7 +243,7 @@ def test_damaged_compact_line_or_superblock_is_refused():
     with non-zero relative counters (even when the pair makes up for it), a superblock
     array of the wrong length, or 60-block lines read as compact ones: all refused."""
     rng = np.random.default_rng(8)
-    bits = rng.random(63 * 70 * 40 + 5) < 0.3
+    bits = rng.random(63 * 72 * 40 + 5) < 0.3
     n = len(bits)
     plain = RankBitVector(bits)
     shift = 2
@@ -255,9 +256,11 @@ def test_damaged_compact_line_or_superblock_is_refused():
     def refused(lines_=lines, supers_=supers, shift_=shift, raw=True):
         return not rrr_lines_consistent(lines_, n, raw, supers_, shift_)
 
-    for line, delta in ((1, 1), (5, 1), (6, -1), (13, 1 << 32), (39, 1 << 32)):
+    # word 0 of a line: classes of blocks 70, 71 | relative ones << 12 | relative pointer << 38
+    for line, delta in ((1, 1 << 12), (5, 1 << 12), (6, -(1 << 12)), (13, 1 << 38),
+                        (39, 1 << 38), (2, 1), (9, 1 << 6)):
         bad = lines.copy()
-        bad[8 * line:8 * line + 1] += np.uint64(delta % (1 << 64))  # low half: ones, high: pointer
+        bad[8 * line:8 * line + 1] += np.uint64(delta % (1 << 64))
         assert refused(bad), (line, delta)
     bad = lines.copy()
     bad[8 * 7 + 3] ^= np.uint64(1)              # a class of line 7: line 8 no longer follows
@@ -267,7 +270,7 @@ def test_damaged_compact_line_or_superblock_is_refused():
         bad[word] += np.uint64(1)
         assert refused(supers_=bad)
     bad_lines, bad_supers = lines.copy(), supers.copy()
-    bad_lines[8 * 4] += np.uint64(3)            # line 4 relative 3, its superblock 3 lower
+    bad_lines[8 * 4] += np.uint64(3 << 12)      # line 4 relative 3, its superblock 3 lower
     bad_supers[2] -= np.uint64(3)
     assert refused(bad_lines, bad_supers)
     assert refused(supers_=supers[:-2]) and refused(supers_=np.zeros(supers.shape[0] + 2, np.uint64))
