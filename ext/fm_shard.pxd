@@ -288,10 +288,17 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
     cdef const uint64_t *rrr_payload = NULL         # plain RankBitVector lines unless set
     cdef const uint64_t[::1] supers
     cdef const uint64_t *quad_supers = NULL         # binary trees unless set
+    cdef const uint64_t[::1] rrr_supers
+    cdef const uint64_t *rrr_supers_ptr = NULL      # 60-block RRR lines unless set
+    cdef unsigned int rrr_super_shift = 0
     wt_bits = params.get("wt_bits", "plain")
-    if wt_bits in ("rrr63", "rrr63r"):
+    if wt_bits in ("rrr63", "rrr63r", "rrr63rc"):
         payload = arrays["wt_payload"]
         rrr_payload = &payload[0]
+    if wt_bits == "rrr63rc":                        # compact RRR lines + superblocks
+        rrr_supers = arrays["wt_rrr_supers"]
+        rrr_supers_ptr = &rrr_supers[0]
+        rrr_super_shift = params["wt_rrr_super_shift"]
     cdef const uint64_t[::1] root_start
     cdef const uint64_t *quad_root_start = NULL
     if params.get("wt_arity", 2) == 4:
@@ -305,8 +312,8 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         quad_root_start = &root_start[0]
     wt_init(&fm.wt, &lines[0], params["wt_n_bits"], &nodes[0], &roots[0], &table[0],
             params["wt_block_shift"], n_rows, params["sigma"], rrr_payload,
-            payload.shape[0] if rrr_payload != NULL else 0, quad_supers, wt_bits == "rrr63r",
-            quad_root_start)
+            payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
+            wt_bits in ("rrr63r", "rrr63rc"), quad_root_start, rrr_supers_ptr, rrr_super_shift)
     fm.C = &C[0]
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

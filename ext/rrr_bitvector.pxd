@@ -27,6 +27,22 @@ miss) and decodes the first i mod 63 bits of it: at most 63 steps over the
 binomial table, none for an all-zero or all-one block.
 Overhead over the offsets: 6 bits per 63 (classes) + 128 bits per 3,780.
 
+Kind "rrr63rc" (``raw`` + compact lines, the small profile's default): the same blocks,
+widths and payload as rrr63r, 72 blocks (4,536 bits) per line:
+             words 1..7: classes of blocks 0..69, 10 per word (block 10w+t at bits 6t
+                         of word 1+w)
+             word 0: classes of blocks 70 and 71 (bits 0..11; so block j's class is in
+                     word (1 + j // 10) & 7 for every j) | ones before the line (bits
+                     12..37) | bit position of the line's first offset (bits 38..63),
+                     both counters relative to the line's superblock
+  supers   per 2^super_shift lines (a superblock), a pair of u64: ones before and payload
+           bit position of its first line (so the first line's relative counters are 0).
+           super_shift <= RRR_SUPER_SHIFT_MAX keeps both relative counters below 2^26
+           (a line covers at most 4,536 ones and 72 * 63 payload bits).
+The counters cost 52 bits per 4,536 (plus 128 bits per 2^13 lines; the array stays in
+cache) instead of 128 per 3,780; rank1 reads the superblock pair beside the line (its
+address depends on the line index only, so the two loads overlap).
+
 Kind "rrr63r" (``raw``): the same lines and payload, except that a block whose offset
 would take FM_RRR_RAW_MIN bits or more (the mid-range classes, the usual ones on DNA)
 stores its 63 bits as they are, in FM_RRR_LENR[k] = 63 bits: rank inside such a block
@@ -47,9 +63,15 @@ cdef extern from "rrr_tables.h":
 
 cdef enum:
     RRR_BLOCK = 63          # bits per block
-    RRR_GROUP = 60          # blocks per line
+    RRR_GROUP = 60          # blocks per line (kinds rrr63, rrr63r)
     RRR_LINE_WORDS = 8      # uint64 words per line (64 bytes)
     RRR_LINE_BITS = 3780    # RRR_BLOCK * RRR_GROUP
+    RRR_CGROUP = 72         # blocks per compact line (kind rrr63rc)
+    RRR_CLINE_BITS = 4536   # RRR_BLOCK * RRR_CGROUP
+    RRR_CREL_SHIFT = 12     # compact line word 0: relative ones at bits 12..37
+    RRR_CPTR_SHIFT = 38     # ... and relative payload pointer at bits 38..63
+    RRR_SUPER_SHIFT = 13    # default lines per superblock (log2) of compact lines
+    RRR_SUPER_SHIFT_MAX = 13    # 2^13 * 4536 < 2^26: relative counters fit 26 bits
 
 ctypedef struct rrr_t:
     const uint64_t *lines       # (n_lines * 8,)
@@ -60,16 +82,51 @@ ctypedef struct rrr_t:
     uint64_t n_lines
     const uint8_t *len          # FM_RRR_LEN, or FM_RRR_LENR (kind rrr63r)
     const uint8_t *len2         # FM_RRR_LEN2, or FM_RRR_LENR2
+    const uint64_t *supers      # compact lines: (n_supers * 2,) absolute ones, payload
+                                # pointer per superblock; NULL for 60-block lines
+    unsigned int super_shift    # compact lines: log2(lines per superblock)
+    unsigned int group          # blocks per line: RRR_GROUP or RRR_CGROUP
+    uint64_t line_bits          # bits per line: RRR_LINE_BITS or RRR_CLINE_BITS
 
 
-cdef inline uint64_t rrr_n_lines(uint64_t n_bits) noexcept nogil:
+cdef inline uint64_t rrr_n_lines(uint64_t n_bits, bint compact=False) noexcept nogil:
     """Lines for ``n_bits`` bits (with the spare line for rank1(n_bits))."""
+    if compact:
+        return n_bits // RRR_CLINE_BITS + 1
     return n_bits // RRR_LINE_BITS + 1
 
 
-cdef inline unsigned int rrr_class(const uint64_t *w, unsigned int j) noexcept nogil:
-    """Class (ones) of block j (< 60) of the line at ``w``."""
-    return <unsigned int>((w[2 + j // 10] >> (6 * (j % 10))) & 63)
+cdef inline uint64_t rrr_n_supers(uint64_t n_lines, unsigned int super_shift) noexcept nogil:
+    """Superblocks (pairs in ``supers``) of ``n_lines`` compact lines."""
+    return ((n_lines - 1) >> super_shift) + 1
+
+
+cdef inline unsigned int rrr_class(const uint64_t *w, unsigned int base, unsigned int j) noexcept nogil:
+    """Class (ones) of block j of the line at ``w``, whose first class word is ``base``
+    (2 for 60-block lines, 1 for compact lines, whose blocks 70 and 71 wrap to word 0)."""
+    return <unsigned int>((w[(base + j // 10) & 7] >> (6 * (j % 10))) & 63)
+
+
+cdef inline unsigned int rrr_class_base(const rrr_t *bv) noexcept nogil:
+    """First class word of the lines of ``bv``."""
+    return 1 if bv.supers != NULL else 2
+
+
+cdef inline uint64_t rrr_line_ones(const rrr_t *bv, uint64_t line) noexcept nogil:
+    """Ones before a line (absolute)."""
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    if bv.supers != NULL:
+        return (bv.supers[(line >> bv.super_shift) << 1]
+                + ((w[0] >> RRR_CREL_SHIFT) & ((<uint64_t>1 << (RRR_CPTR_SHIFT - RRR_CREL_SHIFT)) - 1)))
+    return w[0]
+
+
+cdef inline uint64_t rrr_line_ptr(const rrr_t *bv, uint64_t line) noexcept nogil:
+    """Payload bit position of a line's first offset (absolute)."""
+    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    if bv.supers != NULL:
+        return bv.supers[((line >> bv.super_shift) << 1) + 1] + (w[0] >> RRR_CPTR_SHIFT)
+    return w[1]
 
 
 cdef inline uint64_t _rrr_word_ones(uint64_t x) noexcept nogil:
@@ -78,20 +135,21 @@ cdef inline uint64_t _rrr_word_ones(uint64_t x) noexcept nogil:
     return ((x * 0x001001001001001ULL) >> 48) & 0xFFF
 
 
-cdef inline uint64_t _rrr_scan(const uint64_t *w, unsigned int j, uint64_t *ptr,
-                               const uint8_t *len2) noexcept nogil:
-    """Ones in blocks 0..j-1 of the line at ``w``; adds their offset widths to ``*ptr``.
-    Ones: SWAR sums of whole class words; widths: ``len2`` (two classes per lookup)."""
+cdef inline uint64_t _rrr_scan(const uint64_t *w, unsigned int base, unsigned int j,
+                               uint64_t *ptr, const uint8_t *len2) noexcept nogil:
+    """Ones in blocks 0..j-1 of the line at ``w`` (first class word ``base``, see
+    rrr_class); adds their offset widths to ``*ptr``.  Ones: SWAR sums of whole class
+    words; widths: ``len2`` (two classes per lookup)."""
     cdef uint64_t ones = 0, p = 0, x
     cdef unsigned int t, u, q = j // 10, rem = j % 10
     for t in range(q):
-        x = w[2 + t]
+        x = w[base + t]
         ones += _rrr_word_ones(x)
         p += (len2[x & 4095] + len2[(x >> 12) & 4095]
               + len2[(x >> 24) & 4095] + len2[(x >> 36) & 4095]
               + len2[(x >> 48) & 4095])
     if rem:
-        x = w[2 + q] & ((<uint64_t>1 << (6 * rem)) - 1)
+        x = w[(base + q) & 7] & ((<uint64_t>1 << (6 * rem)) - 1)
         ones += _rrr_word_ones(x)
         for u in range((rem + 1) >> 1):
             p += len2[x & 4095]
@@ -173,13 +231,36 @@ cdef inline uint64_t _rrr_head(const rrr_t *bv, uint64_t i, unsigned int *r, uns
     in-block position and the bit position of its offset."""
     cdef uint64_t blk = i // RRR_BLOCK
     r[0] = <unsigned int>(i - blk * RRR_BLOCK)
-    cdef uint64_t line = blk // RRR_GROUP
-    cdef unsigned int j = <unsigned int>(blk - line * RRR_GROUP)
-    cdef const uint64_t *w = bv.lines + line * RRR_LINE_WORDS
+    cdef uint64_t line, head, ones
+    cdef unsigned int j
+    cdef const uint64_t *w
+    cdef const uint64_t *sb
+    if bv.supers != NULL:           # compact lines (one predictable branch per bitvector)
+        line = blk // RRR_CGROUP
+        j = <unsigned int>(blk - line * RRR_CGROUP)
+        w = bv.lines + line * RRR_LINE_WORDS
+        sb = bv.supers + ((line >> bv.super_shift) << 1)
+        head = w[0]
+        ptr[0] = sb[1] + (head >> RRR_CPTR_SHIFT)
+        ones = (sb[0] + ((head >> RRR_CREL_SHIFT)
+                         & ((<uint64_t>1 << (RRR_CPTR_SHIFT - RRR_CREL_SHIFT)) - 1))
+                + _rrr_scan(w, 1, j, ptr, bv.len2))
+        k[0] = rrr_class(w, 1, j)
+        return ones
+    line = blk // RRR_GROUP
+    j = <unsigned int>(blk - line * RRR_GROUP)
+    w = bv.lines + line * RRR_LINE_WORDS
     ptr[0] = w[1]
-    cdef uint64_t ones = w[0] + _rrr_scan(w, j, ptr, bv.len2)
-    k[0] = rrr_class(w, j)
+    ones = w[0] + _rrr_scan(w, 2, j, ptr, bv.len2)
+    k[0] = rrr_class(w, 2, j)
     return ones
+
+
+cdef inline const uint64_t *rrr_line_of(const rrr_t *bv, uint64_t i) noexcept nogil:
+    """The line rank1(i) reads first (i <= n_bits)."""
+    if bv.supers != NULL:
+        return bv.lines + (i // RRR_CLINE_BITS) * RRR_LINE_WORDS
+    return bv.lines + (i // RRR_LINE_BITS) * RRR_LINE_WORDS
 
 
 cdef inline uint64_t _rrr_tail(const rrr_t *bv, uint64_t ones, unsigned int r, unsigned int k,
@@ -221,7 +302,7 @@ cdef inline void rrr_rank1_pair(const rrr_t *bv, uint64_t a, uint64_t b, uint64_
     cdef unsigned int r_a, r_b, k, k_b, oa, ob, L
     cdef uint64_t ptr, ptr_b, ones, ones_b, v
     if b // RRR_BLOCK != blk:
-        fm_prefetch(bv.lines + (b // RRR_LINE_BITS) * RRR_LINE_WORDS)
+        fm_prefetch(rrr_line_of(bv, b))
         ones = _rrr_head(bv, a, &r_a, &k, &ptr)
         if bv.len[k]:
             fm_prefetch(bv.payload + (ptr >> 6))
@@ -299,23 +380,25 @@ cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) 
     binary search over the lines, a scan of the classes, a decode of one block."""
     cdef uint64_t lo = 0, hi = bv.n_lines - 1, mid, before, blk_ones
     cdef const uint64_t *w
+    cdef unsigned int base = rrr_class_base(bv)
     cdef uint64_t ptr, off
     cdef unsigned int j, k, p, n_rem, L, bit
     cdef uint64_t c
     while lo < hi:                  # last line with fewer than q + 1 wanted bits before it
         mid = (lo + hi + 1) >> 1
-        before = bv.lines[mid * RRR_LINE_WORDS]
+        before = rrr_line_ones(bv, mid)
         if not want:
-            before = mid * RRR_LINE_BITS - before
+            before = mid * bv.line_bits - before
         if before <= q:
             lo = mid
         else:
             hi = mid - 1
+    before = rrr_line_ones(bv, lo)
+    q -= before if want else lo * bv.line_bits - before
+    ptr = rrr_line_ptr(bv, lo)
     w = bv.lines + lo * RRR_LINE_WORDS
-    q -= w[0] if want else lo * RRR_LINE_BITS - w[0]
-    ptr = w[1]
-    for j in range(RRR_GROUP):
-        k = rrr_class(w, j)
+    for j in range(bv.group):
+        k = rrr_class(w, base, j)
         blk_ones = k if want else RRR_BLOCK - k
         if q < blk_ones:
             break
@@ -341,7 +424,7 @@ cdef inline uint64_t rrr_select(const rrr_t *bv, uint64_t q, unsigned int want) 
             k -= 1
         if bit == want:
             if q == 0:
-                return (lo * RRR_GROUP + j) * RRR_BLOCK + p
+                return (lo * bv.group + j) * RRR_BLOCK + p
             q -= 1
     return bv.n_bits                # unreachable for a valid q
 
@@ -350,7 +433,7 @@ cdef inline void rrr_prefetch(const rrr_t *bv, uint64_t i) noexcept nogil:
     """Prefetch the line that rank1(i) reads first."""
     if i > bv.n_bits:
         i = bv.n_bits
-    fm_prefetch(bv.lines + (i // RRR_LINE_BITS) * RRR_LINE_WORDS)
+    fm_prefetch(rrr_line_of(bv, i))
 
 
 cdef inline const uint8_t *rrr_len_table(bint raw) noexcept nogil:
@@ -367,17 +450,26 @@ cdef inline const uint8_t *rrr_len2_table(bint raw) noexcept nogil:
 
 
 cdef inline void rrr_init(rrr_t *bv, const uint64_t *lines, const uint64_t *payload,
-                          uint64_t n_payload_words, uint64_t n_bits, bint raw=False) noexcept nogil:
+                          uint64_t n_payload_words, uint64_t n_bits, bint raw=False,
+                          const uint64_t *supers=NULL, unsigned int super_shift=0) noexcept nogil:
     """Point ``bv`` at validated arrays (n_lines * 8 line words, >= 2 payload words);
-    ``raw``: kind rrr63r (mid-range classes stored raw)."""
+    ``raw``: mid-range classes stored raw (kinds rrr63r, rrr63rc); ``supers`` (with
+    ``super_shift``): compact lines (kind rrr63rc), else 60-block lines."""
     cdef const uint64_t *w
-    cdef uint64_t ptr = 0
+    cdef unsigned int base = 1 if supers != NULL else 2
+    cdef uint64_t ptr = 0, last
     bv.lines = lines
     bv.payload = payload
     bv.n_payload_words = n_payload_words
     bv.n_bits = n_bits
-    bv.n_lines = rrr_n_lines(n_bits)
+    bv.supers = supers
+    bv.super_shift = super_shift
+    bv.group = RRR_CGROUP if supers != NULL else RRR_GROUP
+    bv.line_bits = RRR_CLINE_BITS if supers != NULL else RRR_LINE_BITS
+    bv.n_lines = rrr_n_lines(n_bits, supers != NULL)
     bv.len = rrr_len_table(raw)
     bv.len2 = rrr_len2_table(raw)
-    w = lines + (bv.n_lines - 1) * RRR_LINE_WORDS
-    bv.n_ones = w[0] + _rrr_scan(w, RRR_GROUP - 1, &ptr, bv.len2) + rrr_class(w, RRR_GROUP - 1)
+    last = bv.n_lines - 1
+    w = lines + last * RRR_LINE_WORDS
+    bv.n_ones = (rrr_line_ones(bv, last) + _rrr_scan(w, base, bv.group - 1, &ptr, bv.len2)
+                 + rrr_class(w, base, bv.group - 1))

@@ -393,9 +393,11 @@ cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const
                          const uint32_t *roots, const uint64_t *table, unsigned int block_shift,
                          uint64_t n, uint32_t sigma, const uint64_t *rrr_payload=NULL,
                          uint64_t n_payload_words=0, const uint64_t *quad_supers=NULL,
-                         bint rrr_raw=False, const uint64_t *quad_root_start=NULL) noexcept nogil:
+                         bint rrr_raw=False, const uint64_t *quad_root_start=NULL,
+                         const uint64_t *rrr_supers=NULL, unsigned int rrr_super_shift=0) noexcept nogil:
     """Point ``wt`` at validated arrays.  ``lines`` are RankBitVector lines, or RRR lines
-    when ``rrr_payload`` is given (profile "small"; ``rrr_raw``: kind rrr63r), or QuadRankVector lines of a 4-ary
+    when ``rrr_payload`` is given (profile "small"; ``rrr_raw``: kinds rrr63r / rrr63rc;
+    ``rrr_supers``: compact lines of kind rrr63rc), or QuadRankVector lines of a 4-ary
     tree when ``quad_supers`` is given (then ``n_bits`` counts digits, ``nodes`` are
     qwt_node_t and ``quad_root_start`` holds each block's root start)."""
     wt.arity = 4 if quad_supers != NULL else 2
@@ -406,7 +408,8 @@ cdef inline void wt_init(wt_t *wt, const uint64_t *lines, uint64_t n_bits, const
         qv_init(&wt.quad, lines, quad_supers, n_bits)
         rbv_init(&wt.bits.plain, lines, 0)      # unused; points at valid memory
     elif wt.bits.compressed:
-        rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits, rrr_raw)
+        rrr_init(&wt.bits.rrr, lines, rrr_payload, n_payload_words, n_bits, rrr_raw,
+                 rrr_supers, rrr_super_shift)
     else:
         rbv_init(&wt.bits.plain, lines, n_bits)
     wt.nodes = <const wt_node_t *>nodes

@@ -938,14 +938,22 @@ cdef class WaveletTree:
             root_start = self._root_start
             quad_root_start = &root_start[0]
         cdef const uint64_t *rrr_payload = NULL     # plain RankBitVector lines unless set
+        cdef const uint64_t[::1] rrr_supers
+        cdef const uint64_t *rrr_supers_ptr = NULL  # 60-block RRR lines unless set
+        cdef unsigned int rrr_super_shift = 0
         bits_kind = arrays.get("bits", "plain")
-        if bits_kind in ("rrr63", "rrr63r"):     # profile "small": RRR node bits
+        if bits_kind in ("rrr63", "rrr63r", "rrr63rc"):     # profile "small": RRR node bits
             payload = arrays["payload"]
             rrr_payload = &payload[0]
+        if bits_kind == "rrr63rc":                  # compact lines + superblocks
+            rrr_supers = arrays["rrr_supers"]
+            rrr_supers_ptr = &rrr_supers[0]
+            rrr_super_shift = arrays["rrr_super_shift"]
         wt_init(&self.wt, &lines[0], arrays["n_bits"], &node_bytes[0], &roots[0], &table[0],
                 arrays["block_shift"], arrays["n"], arrays["sigma"], rrr_payload,
                 payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
-                bits_kind == "rrr63r", quad_root_start)
+                bits_kind in ("rrr63r", "rrr63rc"), quad_root_start, rrr_supers_ptr,
+                rrr_super_shift)
 
     @property
     def arrays(self):
@@ -962,6 +970,7 @@ cdef class WaveletTree:
         a = self._arrays
         return (a["lines"].nbytes + a["nodes"].nbytes + a["roots"].nbytes + a["table"].nbytes
                 + (a["payload"].nbytes if "payload" in a else 0)
+                + (a["rrr_supers"].nbytes if "rrr_supers" in a else 0)
                 + (a["supers"].nbytes if "supers" in a else 0))
 
     def rank(self, uint32_t c, uint64_t i):

@@ -194,7 +194,7 @@ class Index:
             "percent_of_text": 100.0 * total / n,
             "bits_per_char": 8.0 * text_index / n,
             "sa_sample": p["sa_sample"], "isa_sample": p["isa_sample"],
-            "profile": "small" if p.get("wt_bits") in ("rrr63", "rrr63r") else "fast",
+            "profile": "small" if p.get("wt_bits") in ("rrr63", "rrr63r", "rrr63rc") else "fast",
             "tree_block_shift": p["wt_block_shift"],
             "tree_arity": p.get("wt_arity", 2),
         }

@@ -50,7 +50,7 @@ SMALL_BLOCK_SHIFT = 18
 # with its Elias-Fano sampled rows and ISA sample ranks makes the samples 4.3% of English
 # text instead of 15% (locate walks <= 127 LF steps instead of 31; docs/design.md section 7)
 PROFILE_SAMPLING = {"fast": (32, 64), "small": (128, 256)}
-PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63r"}
+PROFILE_WT_BITS = {"fast": "plain", "small": "rrr63rc"}
 # how each profile stores the rows carrying an SA sample (see SAMPLED_ROWS_ARRAYS): "fast"
 # keeps the 256-row blocks (one prefix word and one scan of low bytes per locate step)
 PROFILE_SAMPLED_ROWS = {"fast": "blocks", "small": "elias_fano"}
@@ -69,9 +69,17 @@ PAIR_TABLE_MIN_ROWS = 1 << 24
 TRI_TABLE_MAX_FRACTION = 0.05
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
-# classes stored raw (no decode; default of profile "small", see docs/design.md section 7)
-WT_BITS_KINDS = ("plain", "rrr63", "rrr63r")
-RRR_KINDS = ("rrr63", "rrr63r")
+# classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
+# blocks in compact lines (72 blocks, counters relative to a small superblock array
+# wt_rrr_supers; default of profile "small", see docs/design.md section 7)
+WT_BITS_KINDS = ("plain", "rrr63", "rrr63r", "rrr63rc")
+RRR_KINDS = ("rrr63", "rrr63r", "rrr63rc")
+RRR_RAW_KINDS = ("rrr63r", "rrr63rc")          # mid-range classes stored raw
+RRR_COMPACT_KINDS = ("rrr63rc",)               # 72-block lines + wt_rrr_supers
+# log2(lines per RRR superblock) of the rrr63rc shards written here: the largest that keeps
+# a line's relative counters within their 26 bits (2^13 lines of 4,536 bits: 16 bytes per
+# 512 KB of lines, always in cache); read from each shard's "wt_rrr_super_shift"
+RRR_SUPER_SHIFT = 13
 
 # array file -> dtype; every shard has all of them
 SHARD_ARRAYS: Dict[str, np.dtype] = {
@@ -134,13 +142,14 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
+    "wt_rrr_supers": "<u8",             # wt_bits rrr63rc: RRR superblocks (ones, payload bit)
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
-    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_nodes", "wt_roots",
-                           "wt_table", "C", "pair_rows", "pair_dense_rows", "pair_map",
-                           "tri_rows", "tri_map"),
+    "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_rrr_supers", "wt_nodes",
+                           "wt_roots", "wt_table", "C", "pair_rows", "pair_dense_rows",
+                           "pair_map", "tri_rows", "tri_map"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sampled_ef_high", "sampled_ef_low",
                             "sampled_ef_sel1", "sampled_ef_sel0", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
@@ -302,8 +311,9 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     ``extra_arrays`` are written as additional array files (e.g. a token vocabulary).
     ``text`` may be given as a one-element list, which is emptied: then no reference to
     the text outlives the BWT pass and ``release_text`` can free its buffer.
-    ``wt_bits``: "plain" (RankBitVector lines), "rrr63" or "rrr63r" (RRR-compressed tree
-    bits; rrr63r stores the blocks of mid-range classes raw).
+    ``wt_bits``: "plain" (RankBitVector lines), "rrr63", "rrr63r" or "rrr63rc"
+    (RRR-compressed tree bits; rrr63r stores the blocks of mid-range classes raw, rrr63rc
+    also packs 72 blocks per line under a superblock array).
     ``wt_arity``: 2 (binary trees) or 4 (4-ary trees over QuadRankVector lines; plain
     bits, blocks of a small alphabet only).
     ``sampled_encoding``: how the rows carrying an SA sample are stored, "blocks" or
@@ -357,10 +367,16 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     extra_arrays = dict(extra_arrays or {})
     if wt_arity == 4:
         extra_arrays["wt_supers"] = wt["supers"]
-    if wt_bits in RRR_KINDS:
+    rrr_params = {}
+    if wt_bits in RRR_COMPACT_KINDS:
+        from ._rrr_bitvector import rrr_encode_compact_lines
+        wt["lines"], extra_arrays["wt_payload"], extra_arrays["wt_rrr_supers"] = \
+            rrr_encode_compact_lines(wt["lines"], wt["n_bits"], True, RRR_SUPER_SHIFT)
+        rrr_params["wt_rrr_super_shift"] = RRR_SUPER_SHIFT
+    elif wt_bits in RRR_KINDS:
         from ._rrr_bitvector import rrr_encode_lines
         wt["lines"], extra_arrays["wt_payload"] = rrr_encode_lines(wt["lines"], wt["n_bits"],
-                                                                   wt_bits == "rrr63r")
+                                                                   wt_bits in RRR_RAW_KINDS)
     t = tick("wavelet tree", t)
     if phase:
         phase("write")
@@ -394,7 +410,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "sa_width": out["sa_width"], "n_sa_samples": out["n_sa_samples"],
         "row_width": out["row_width"], "n_isa_samples": out["n_isa_samples"],
         "meta_block_docs": meta_block_docs, "meta_codec": meta_codec, **ef_params, **end_params,
-        **sampled_params,
+        **sampled_params, **rrr_params,
     }
     params.update(extra_params or {})
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
@@ -515,6 +531,9 @@ _INT_PARAMS_11 = {"doc_ef_low_bits": (0, 57), "doc_end_width": (1, 57)}
 # ... and of format 1.2 (absent before: SampledRows blocks, ISA samples as rows)
 _INT_PARAMS_12 = {"sampled_ef_low_bits": (0, 57), "sampled_last": (1, 1 << 40),
                   "isa_width": (1, 57)}
+# ... of wt_bits rrr63rc: log2(lines per RRR superblock), at most 13 so that a line's
+# counters relative to its superblock fit their 26 bits
+_INT_PARAMS_RRRC = {"wt_rrr_super_shift": (0, 13)}
 
 
 def _read_params(raw, mpath: str) -> dict:
@@ -543,9 +562,10 @@ def _read_params(raw, mpath: str) -> dict:
     if p["doc_end_encoding"] not in DOC_END_ENCODINGS:
         raise CorruptIndexError(f"unknown document end encoding {p['doc_end_encoding']!r}", mpath)
     needed = ((["doc_ef_low_bits"] if p["doc_starts_encoding"] == "elias_fano" else [])
-              + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else []))
+              + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else [])
+              + (["wt_rrr_super_shift"] if p["wt_bits"] in RRR_COMPACT_KINDS else []))
     for k in needed:
-        lo, hi = _INT_PARAMS_11[k]
+        lo, hi = {**_INT_PARAMS_11, **_INT_PARAMS_RRRC}[k]
         v = p.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
@@ -666,12 +686,21 @@ class Shard:
         if p["wt_bits"] in RRR_KINDS:
             from ._rrr_bitvector import (rrr_lines_consistent, rrr_lines_for_bits,
                                          rrr_payload_words)
-            raw = p["wt_bits"] == "rrr63r"
-            _check("wt_payload" in a and
-                   a["wt_lines"].shape[0] == rrr_lines_for_bits(p["wt_n_bits"]) * 8, "RRR lines", sp)
-            _check(rrr_lines_consistent(a["wt_lines"], p["wt_n_bits"], raw),
+            raw = p["wt_bits"] in RRR_RAW_KINDS
+            compact = p["wt_bits"] in RRR_COMPACT_KINDS
+            supers, shift = None, 0
+            if compact:
+                from ._rrr_bitvector import rrr_supers_for_bits
+                shift = p["wt_rrr_super_shift"]
+                _check("wt_rrr_supers" in a and a["wt_rrr_supers"].shape[0] ==
+                       rrr_supers_for_bits(p["wt_n_bits"], shift), "RRR superblocks", sp)
+                supers = a["wt_rrr_supers"]
+            _check("wt_payload" in a and a["wt_lines"].shape[0] ==
+                   rrr_lines_for_bits(p["wt_n_bits"], compact) * 8, "RRR lines", sp)
+            _check(rrr_lines_consistent(a["wt_lines"], p["wt_n_bits"], raw, supers, shift),
                    "RRR line counts / payload pointers", sp)
-            _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"], raw),
+            _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"], raw,
+                                                                 supers, shift),
                    "RRR payload size", sp)
         elif p["wt_arity"] == 4:
             from ._quad_vector import quad_lines_for

@@ -91,7 +91,8 @@ def block_shift(request, monkeypatch):
     and tiny blocks so that small corpora span many blocks (block boundaries inside
     ranges, absent symbols...).  "small" stores the tree bits RRR-compressed; "pairs"
     forces the 2-byte pair table, which only large shards get by default, and "triples"
-    the 3-byte table too (large shards of few distinct bytes)."""
+    the 3-byte table too (large shards of few distinct bytes).  "small-blocks8" also puts
+    every RRR line in its own superblock."""
     import fmindex.shard
     profile, shift, pairs = request.param
     monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", shift)
@@ -100,6 +101,9 @@ def block_shift(request, monkeypatch):
         monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     if pairs == "triples":
         monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    if profile == "small" and shift < 8:
+        # compact RRR lines: one superblock per line, so that ranges cross superblocks
+        monkeypatch.setattr(fmindex.shard, "RRR_SUPER_SHIFT", 0)
     monkeypatch.setitem(_PROFILE, "profile", profile)
     monkeypatch.setitem(_PROFILE, "pairs", pairs)
     return shift
@@ -111,7 +115,7 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     idx = build(tmp_path_factory, docs, sa_sample=data.draw(st.sampled_from([1, 3, 32])),
                 isa_sample=data.draw(st.sampled_from([1, 5, 64])))
     assert idx.shards[0].params["wt_block_shift"] == block_shift
-    assert idx.shards[0].params["wt_bits"] == ("rrr63r" if _PROFILE["profile"] == "small" else "plain")
+    assert idx.shards[0].params["wt_bits"] == ("rrr63rc" if _PROFILE["profile"] == "small" else "plain")
     # profile "small" stores the pair table over the bytes that occur (pair_dense_rows)
     pair_name = "pair_dense_rows" if _PROFILE["profile"] == "small" else "pair_rows"
     assert (pair_name in idx.shards[0].arrays) == bool(_PROFILE["pairs"])

@@ -101,7 +101,7 @@ def test_add_keeps_the_profile(tmp_path):
     idx.close()
     idx = add(tmp_path / "i", Documents([b"third document here"]), progress=False)
     assert idx.num_shards == 2
-    assert all(s.params["wt_bits"] == "rrr63r" for s in idx.shards)
+    assert all(s.params["wt_bits"] == "rrr63rc" for s in idx.shards)
     assert idx.count("document") == 2
     assert idx.document(2).data == b"third document here"
 
@@ -135,32 +135,138 @@ def test_missing_or_inconsistent_payload_is_refused(small_copy):
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="tree bit layout"):
         fmindex.open(small_copy)
-    man["params"]["wt_bits"] = "rrr63r"
-    man["extra_arrays"] = []
+    man["params"]["wt_bits"] = "rrr63rc"
+    extra = man["extra_arrays"]
+    man["extra_arrays"] = [e for e in extra if e != "wt_payload"]
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="RRR"):
         fmindex.open(small_copy)
+    man["extra_arrays"] = [e for e in extra if e != "wt_rrr_supers"]
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="RRR superblocks"):
+        fmindex.open(small_copy)
+    man["extra_arrays"] = extra
+    del man["params"]["wt_rrr_super_shift"]
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="wt_rrr_super_shift"):
+        fmindex.open(small_copy)
+    man["params"]["wt_rrr_super_shift"] = 14        # relative counters would not fit 26 bits
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="wt_rrr_super_shift"):
+        fmindex.open(small_copy)
+    man["params"]["wt_rrr_super_shift"] = 0         # the superblock array has another length
+    shard_json.write_text(json.dumps(man))
+    with pytest.raises(CorruptIndexError, match="RRR superblocks"):
+        fmindex.open(small_copy)
+    man["params"]["wt_rrr_super_shift"] = 13
     (small_copy / SHARD / "wt_payload.arr").unlink()
-    man["extra_arrays"] = ["wt_payload"]
     shard_json.write_text(json.dumps(man))
     with pytest.raises(IndexFormatError):
         fmindex.open(small_copy)
 
 
-def test_kind_is_validated_against_the_payload(small_copy):
-    """An rrr63r shard relabelled rrr63 (or back) has the wrong payload size: refused."""
+def test_kind_is_validated_against_the_payload(small_copy, tmp_path, monkeypatch):
+    """An rrr63r shard relabelled rrr63 has the wrong payload size, an rrr63rc shard
+    relabelled rrr63r / rrr63 the wrong number of lines: refused."""
+    import fmindex.shard as shard_mod
     shard_json = small_copy / SHARD / "shard.json"
+    man = json.loads(shard_json.read_bytes())
+    assert man["params"]["wt_bits"] == "rrr63rc"
+    for kind in ("rrr63r", "rrr63"):
+        man["params"]["wt_bits"] = kind
+        shard_json.write_text(json.dumps(man))
+        with pytest.raises(CorruptIndexError, match="RRR lines"):
+            fmindex.open(small_copy)
+    monkeypatch.setitem(shard_mod.PROFILE_WT_BITS, "small", "rrr63r")
+    fmindex.build(Documents(moby_docs()[:60]), tmp_path / "r", profile="small",
+                  progress=False).close()
+    shard_json = tmp_path / "r" / SHARD / "shard.json"
     man = json.loads(shard_json.read_bytes())
     assert man["params"]["wt_bits"] == "rrr63r"
     man["params"]["wt_bits"] = "rrr63"
     shard_json.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="RRR .*payload"):
-        fmindex.open(small_copy)
+        fmindex.open(tmp_path / "r")
+
+
+@pytest.mark.parametrize("super_shift", [13, 1])
+def test_damaged_compact_line_is_refused(pair, tmp_path, monkeypatch, super_shift):
+    """rrr63rc: one line's relative ones or payload pointer changed, one class changed, or
+    a superblock pair changed: refused on open even unverified (every line is checked
+    against the one before it), with superblocks of 2^13 and of 2 lines."""
+    import fmindex.shard as shard_mod
+    src = pair[3] / "small"
+    if super_shift != shard_mod.RRR_SUPER_SHIFT:
+        monkeypatch.setattr(shard_mod, "RRR_SUPER_SHIFT", super_shift)
+        src = tmp_path / "src"
+        fmindex.build(MOBY, src, profile="small", progress=False).close()
+    man = json.loads((src / SHARD / "shard.json").read_bytes())
+    assert man["params"]["wt_bits"] == "rrr63rc"
+    assert man["params"]["wt_rrr_super_shift"] == super_shift
+    lines = np.fromfile(src / SHARD / "wt_lines.arr", dtype="<u8", offset=64)
+    n_lines = lines.shape[0] // 8
+    supers = np.fromfile(src / SHARD / "wt_rrr_supers.arr", dtype="<u8", offset=64)
+    assert supers.shape[0] == 2 * ((n_lines - 1) // (1 << super_shift) + 1)
+    # (file, u64 word, xor mask): a line's relative ones / pointer (bits 12.. / 38.. of word
+    # 0), a class (word 4; word 0's bits 0..11), a superblock's ones and pointer
+    damage = [("wt_lines.arr", 8 * (n_lines // 2), 1 << 12), ("wt_lines.arr", 8 * (n_lines // 2), 1 << 40),
+              ("wt_lines.arr", 8 * (n_lines // 3) + 4, 1 << 6), ("wt_lines.arr", 8 * 3, 1 << 33),
+              ("wt_lines.arr", 8 * 5, 1 << 7)]
+    if supers.shape[0] > 2:
+        damage += [("wt_rrr_supers.arr", 2, 4), ("wt_rrr_supers.arr", 3, 8)]
+    for t, (fname, word, mask) in enumerate(damage):
+        dst = tmp_path / f"d{t}"
+        shutil.copytree(src, dst)
+        path = dst / SHARD / fname
+        raw = bytearray(path.read_bytes())
+        off = 64 + 8 * word
+        value = int.from_bytes(raw[off:off + 8], "little") ^ mask
+        raw[off:off + 8] = value.to_bytes(8, "little")
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptIndexError, match="RRR line counts"):
+            fmindex.open(dst, verify=False)
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=True)
+    with fmindex.open(src, verify=True) as idx:      # the undamaged copy answers
+        assert idx.count("whale") == pair[1].count("whale")
+
+
+def test_rrr63r_indexes_stay_readable(pair, tmp_path, monkeypatch):
+    """Indexes written before rrr63rc (60-block lines, kind rrr63r) open and answer like
+    the fast profile; add() to such an index writes rrr63rc shards beside them."""
+    import fmindex.shard as shard_mod
+    docs, fast, small, _ = pair
+    monkeypatch.setitem(shard_mod.PROFILE_WT_BITS, "small", "rrr63r")
+    old = fmindex.build(MOBY, tmp_path / "old", profile="small", progress=False)
+    assert all(s.params["wt_bits"] == "rrr63r" for s in old.shards)
+    monkeypatch.undo()
+    assert old.stats()["profile"] == "small"
+    assert old.stats()["index_bytes"] > small.stats()["index_bytes"]
+    old.close()
+    old = fmindex.open(tmp_path / "old", verify=True)
+    rng = np.random.default_rng(6)
+    pats = [b"whale", b"Ahab", b"the", b"e", b"white whale"]
+    for _ in range(100):
+        d = docs[int(rng.integers(0, len(docs)))]
+        if len(d) > 2:
+            i = int(rng.integers(0, len(d) - 1))
+            pats.append(d[i:i + int(rng.integers(1, 30))])
+    assert old.count_many(pats).tolist() == fast.count_many(pats).tolist() == \
+        small.count_many(pats).tolist()
+    assert [old.count(p) for p in pats] == [small.count(p) for p in pats]
+    for p in (b"whale", b"Starbuck"):
+        assert sorted(map(tuple, old.locate(p).tolist())) == \
+            sorted(map(tuple, fast.locate(p).tolist()))
+    assert old.document(4).data == docs[4]
+    old.close()
+    idx = add(tmp_path / "old", Documents([b"a whale of a new document"]), progress=False)
+    assert [s.params["wt_bits"] for s in idx.shards] == ["rrr63r", "rrr63rc"]
+    assert idx.count("whale") == fast.count("whale") + 1
 
 
 def test_rrr63_indexes_stay_readable(pair, tmp_path, monkeypatch):
     """Indexes written before rrr63r (every block enumerative, kind rrr63) open and answer
-    like the fast profile; add() to such an index writes rrr63r shards beside them."""
+    like the fast profile; add() to such an index writes rrr63rc shards beside them."""
     import fmindex.shard as shard_mod
     docs, fast, small, _ = pair
     monkeypatch.setitem(shard_mod.PROFILE_WT_BITS, "small", "rrr63")
@@ -168,7 +274,6 @@ def test_rrr63_indexes_stay_readable(pair, tmp_path, monkeypatch):
     assert all(s.params["wt_bits"] == "rrr63" for s in old.shards)
     monkeypatch.undo()
     assert old.stats()["profile"] == "small"
-    assert old.stats()["index_bytes"] < small.stats()["index_bytes"]
     old.close()
     old = fmindex.open(tmp_path / "old", verify=True)
     rng = np.random.default_rng(5)
@@ -186,7 +291,7 @@ def test_rrr63_indexes_stay_readable(pair, tmp_path, monkeypatch):
     assert old.document(4).data == docs[4]
     old.close()
     idx = add(tmp_path / "old", Documents([b"a whale of a new document"]), progress=False)
-    assert [s.params["wt_bits"] for s in idx.shards][-1] == "rrr63r"
+    assert [s.params["wt_bits"] for s in idx.shards][-1] == "rrr63rc"
     assert {s.params["wt_bits"] for s in idx.shards[:-1]} == {"rrr63"}
     assert idx.count("whale") == fast.count("whale") + 1
 
@@ -318,7 +423,7 @@ def test_triple_table_answers_and_damage(tmp_path, monkeypatch):
         fmindex.open(tmp_path / "t", verify=True)
 
 
-@pytest.mark.parametrize("fname", ["wt_lines.arr", "wt_payload.arr"])
+@pytest.mark.parametrize("fname", ["wt_lines.arr", "wt_payload.arr", "wt_rrr_supers.arr"])
 def test_random_damage_to_rrr_bits_never_crashes(pair, tmp_path, fname):
     """Unverified, a small index with flipped RRR bytes answers (perhaps wrongly) or
     reports the damage, and never reads outside its arrays."""

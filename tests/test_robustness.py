@@ -44,9 +44,10 @@ ARRAY_FILES = [f"{SHARD}/{name}.arr" for name in
                list({**SHARD_ARRAYS, **DOC_STARTS_ARRAYS["elias_fano"],
                      **SAMPLED_ROWS_ARRAYS["blocks"]}) + ["wt_supers"]]
 # profile "small" stores these instead (or on top): Elias-Fano sampled rows, ISA samples as
-# sample ranks, RRR payload
+# sample ranks, RRR payload and superblocks
 SMALL_ONLY_FILES = [f"{SHARD}/{name}.arr" for name in
-                    list(SAMPLED_ROWS_ARRAYS["elias_fano"]) + ["isa_samples", "wt_payload"]]
+                    list(SAMPLED_ROWS_ARRAYS["elias_fano"])
+                    + ["isa_samples", "wt_payload", "wt_rrr_supers"]]
 JSON_FILES = ["manifest.json", f"{SHARD}/shard.json"]
 ALL_FILES = JSON_FILES + ARRAY_FILES
 # the files backward search (count) reads; corrupting any other one cannot change a count
@@ -511,7 +512,7 @@ def pristine_small(tmp_path_factory, corpus) -> Path:
                         progress=False)
     p = idx.shards[0].params
     assert (p["sampled_encoding"], p["isa_encoding"], p["wt_bits"]) == \
-        ("elias_fano", "sample_rank", "rrr63r")
+        ("elias_fano", "sample_rank", "rrr63rc")
     idx.close()
     return out
 

@@ -131,7 +131,7 @@ def test_real_text_many_shards_worker_processes(tmp_path, real_corpus, real_refe
     idx = fmindex.build(src, tmp_path / "many", progress=False, jobs=jobs,
                         shard_size=shard_size, profile=profile)
     assert idx.num_shards > 3
-    assert all(s.params["wt_bits"] == ("rrr63r" if profile == "small" else "plain")
+    assert all(s.params["wt_bits"] == ("rrr63rc" if profile == "small" else "plain")
                for s in idx.shards)
     assert answers(idx, pats) == want
     assert idx.locate("whale").tolist() == occurrences(docs, b"whale")

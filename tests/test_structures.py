@@ -92,6 +92,26 @@ def test_wavelet_tree_skewed(skew, shift):
     check_wavelet_tree(seq, 256, shift)
 
 
+@pytest.mark.parametrize("kind", ["rrr63", "rrr63r", "rrr63rc"])
+@pytest.mark.parametrize("shift", [63, 7])
+def test_wavelet_tree_over_rrr_bits(kind, shift):
+    """The tree's node bits RRR-compressed (profile small), every kind; rrr63rc with one
+    superblock per line, so that node ranges cross superblocks."""
+    from fmindex._rrr_bitvector import rrr_encode_compact_lines, rrr_encode_lines
+    rng = np.random.default_rng(11)
+    seq = np.minimum(rng.zipf(1.3, 60000) - 1, 255).astype(np.uint8)
+    a = build_wavelet_tree_arrays(seq, 256, shift)
+    if kind == "rrr63rc":
+        a["lines"], a["payload"], a["rrr_supers"] = rrr_encode_compact_lines(a["lines"],
+                                                                             a["n_bits"], True, 0)
+        a["rrr_super_shift"] = 0
+        assert a["rrr_supers"].shape[0] > 2
+    else:
+        a["lines"], a["payload"] = rrr_encode_lines(a["lines"], a["n_bits"], kind == "rrr63r")
+    a["bits"] = kind
+    check_wavelet_tree(seq, 256, wt=WaveletTree(arrays=a))
+
+
 def test_wavelet_tree_long_codes_are_limited():
     """Fibonacci frequencies give a Huffman tree deeper than 26: codes are length-limited."""
     fib = [1, 1]

@@ -190,7 +190,7 @@ def test_oracle_token_queries(ids, profile, data):
     shard_tokens = data.draw(st.sampled_from([None, 40]))
     with tempfile.TemporaryDirectory() as tmp:
         idx = build(docs, tmp, shard_tokens=shard_tokens, profile=profile)
-        assert idx.shards[0].shard.params["wt_bits"] == ("rrr63r" if profile == "small"
+        assert idx.shards[0].shard.params["wt_bits"] == ("rrr63rc" if profile == "small"
                                                           else "plain")
         check_all(idx, docs, ids)
 
