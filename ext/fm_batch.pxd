@@ -21,7 +21,7 @@ from wavelet_tree cimport (wt_t, wt_bits_t, wtb_rank1, wtb_access_rank1, wtb_pre
 from quad_vector cimport qv_rank, qv_access_rank, qv_prefetch
 from packed_ints cimport packed_get
 from sampled_rows cimport sampled_rank, ROW_BLOCK_SHIFT
-from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_doc_bounds, fm_doc_end_row
+from fm_shard cimport fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range, fm_doc_bounds, fm_doc_end_row
 
 cdef enum:
     LANES = 24
@@ -398,7 +398,10 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                 q.s = 0
                 q.e = fm.n_rows
                 if symbol_t is uint8_t:
-                    if fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
+                    if fm.tetra != NULL and q.k >= 4 and fm_tetra_range(
+                            fm, q.p + q.k - 4, &q.s, &q.e):
+                        q.k -= 4                            # last four bytes: one lookup
+                    elif fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
                             fm, q.p[q.k - 3], q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e):
                         q.k -= 3                            # last three bytes: one lookup
                     elif fm.pair_rows != NULL and q.k >= 2:   # last two bytes: one lookup

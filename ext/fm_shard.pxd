@@ -39,6 +39,9 @@ ctypedef struct fm_shard_t:
                                # and as third symbol (all, byte order); TRI_ABSENT: none
     uint64_t tri_n             # K
     uint64_t tri_nz            # bytes that occur, the separator included
+    const uint32_t *tetra      # fast byte shards: lossy 4-gram table, TETRA_WORDS u32 per
+                               # 64-byte bucket (keys, first rows, counts), or NULL
+    uint64_t tetra_nb          # its buckets
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -101,17 +104,56 @@ cdef inline bint fm_tri_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uint
     return True
 
 
+cdef enum:
+    TETRA_SLOTS = 5         # 4-grams per bucket
+    TETRA_WORDS = 16        # u32 words per bucket: keys[5], first rows[5], counts[5], 0
+
+
+cdef inline uint64_t fm_tetra_bucket(uint32_t key, uint64_t nb) noexcept nogil:
+    """Bucket of a 4-gram key (its bytes big-endian): Fibonacci hash h = key * 0x9E3779B1
+    mod 2^32, scaled to nb buckets by (h * nb) >> 32 (no power of two needed)."""
+    cdef uint64_t h = (<uint64_t>key * <uint64_t>2654435761) & <uint64_t>0xFFFFFFFF
+    return (h * nb) >> 32
+
+
+cdef inline bint fm_tetra_range(const fm_shard_t *fm, const uint8_t *q, uint64_t *s,
+                                uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with the 4 bytes q[0..3] from the lossy 4-gram table
+    (one 64-byte bucket); False if the 4-gram is not stored (use the triple table then).
+    Only 4-grams that occur are stored (count > 0; empty slots have count 0), none holds
+    the separator, and every entry was checked on open against a backward search."""
+    cdef uint32_t key = ((<uint32_t>q[0] << 24) | (<uint32_t>q[1] << 16)
+                         | (<uint32_t>q[2] << 8) | <uint32_t>q[3])
+    cdef const uint32_t *bk = fm.tetra + fm_tetra_bucket(key, fm.tetra_nb) * TETRA_WORDS
+    cdef int i
+    for i in range(TETRA_SLOTS):
+        if bk[i] == key and bk[2 * TETRA_SLOTS + i] != 0:
+            s[0] = bk[TETRA_SLOTS + i]
+            e[0] = s[0] + bk[2 * TETRA_SLOTS + i]
+            if e[0] > fm.n_rows:    # only a damaged (unverified) index gets here
+                e[0] = fm.n_rows
+                if s[0] > e[0]:
+                    s[0] = e[0]
+            return True
+    return False
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
 
-    O(m * H0) cache lines; the last two bytes come from the pair table when the shard
-    has one.
+    O(m * H0) cache lines; the last four bytes come from the 4-gram table when it holds
+    them, else the last three from the triple table or the last two from the pair table.
     """
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
+        if fm.tetra != NULL and m >= 4 and fm_tetra_range(fm, P + m - 4, &s, &e):
+            k = m - 4
+            if s >= e:
+                sp[0] = 0
+                return 0
+        elif fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
                                                            &s, &e):
             k = m - 3
             if s >= e:
@@ -319,4 +361,14 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         fm.tri_map = &tmap[0]
         fm.tri_n = tn
         fm.tri_nz = tz
+    cdef const uint32_t[::1] tetra
+    fm.tetra = NULL
+    fm.tetra_nb = 0
+    if "tetra_rows" in arrays:
+        tetra = arrays["tetra_rows"]
+        if (tetra.shape[0] == 0 or tetra.shape[0] % TETRA_WORDS or fm.tri_rows == NULL
+                or <uint64_t>tetra.shape[0] // TETRA_WORDS >= (<uint64_t>1 << 32)):
+            raise ValueError("4-gram table has the wrong size or no triple table")
+        fm.tetra = &tetra[0]
+        fm.tetra_nb = tetra.shape[0] // TETRA_WORDS
     return 0

@@ -12,12 +12,36 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
-                      fm_extract, fm_doc_bounds, fm_doc_of)
+                      fm_extract, fm_doc_bounds, fm_doc_of, fm_tetra_bucket, TETRA_SLOTS,
+                      TETRA_WORDS)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
-from wavelet_tree cimport wt_rank
+from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
 
 cnp.import_array()
+
+
+cdef uint64_t _tetra_bucket_errors(const fm_shard_t *loc, const uint32_t *bk, uint64_t b,
+                                   uint64_t nb) noexcept nogil:
+    """Slots of 4-gram bucket b whose key is not hashed to b or whose (first row, count) is
+    not the backward search's (``loc``: the index without the 4-gram table)."""
+    cdef uint64_t bad = 0, sp, cnt
+    cdef uint32_t key
+    cdef uint8_t q[4]
+    cdef int j
+    for j in range(TETRA_SLOTS):
+        if bk[2 * TETRA_SLOTS + j] == 0:
+            continue
+        key = bk[j]
+        q[0] = <uint8_t>(key >> 24)
+        q[1] = <uint8_t>(key >> 16)
+        q[2] = <uint8_t>(key >> 8)
+        q[3] = <uint8_t>key
+        cnt = fm_backward_search(loc, &q[0], 4, &sp)
+        if (fm_tetra_bucket(key, nb) != b or cnt != bk[2 * TETRA_SLOTS + j]
+                or sp != bk[TETRA_SLOTS + j]):
+            bad += 1
+    return bad
 
 
 cdef class FMShard:
@@ -176,6 +200,54 @@ cdef class FMShard:
                     o[base + iz] = <uint32_t>(self.fm.C[a] + wt_rank(
                         &self.fm.wt, a, pr[b * 257 + bo[iz]]))
         return tmap, out
+
+    def extend_left(self, const uint32_t[::1] syms, const uint32_t[::1] s,
+                    const uint32_t[::1] e, int num_threads=2):
+        """Rows of c + X for many (c, X): X's rows [s[i], e[i]) and c = syms[i] (a symbol that
+        occurs, not the separator) give [C[c] + rank_c(s), C[c] + rank_c(e)); returns
+        (first rows, counts) as uint32 arrays.  One backward-search step each, GIL released
+        (the 4-gram table's builder)."""
+        cdef Py_ssize_t n = syms.shape[0], i
+        if s.shape[0] != n or e.shape[0] != n:
+            raise ValueError("arrays of different lengths")
+        if self.fm.n_rows >= (<uint64_t>1 << 32):
+            raise ValueError("for shards of < 2^32 rows")
+        for i in range(n):
+            if (syms[i] >= self.fm.wt.sigma or syms[i] == self.fm.sep or s[i] > e[i]
+                    or e[i] > self.fm.n_rows):
+                raise ValueError("symbol or rows out of range")
+        first = np.zeros(n, dtype=np.uint32)
+        count = np.zeros(n, dtype=np.uint32)
+        cdef uint32_t[::1] fo = first
+        cdef uint32_t[::1] co = count
+        cdef uint64_t a, b
+        for i in prange(n, nogil=True, schedule="static", chunksize=4096,
+                        num_threads=max(1, num_threads)):
+            a = s[i]
+            b = e[i]
+            if a < b:
+                wt_rank_pair(&self.fm.wt, syms[i], &a, &b)
+            else:
+                a = wt_rank(&self.fm.wt, syms[i], a)
+                b = a
+            fo[i] = <uint32_t>(self.fm.C[syms[i]] + a)
+            co[i] = <uint32_t>(b - a)
+        return first, count
+
+    def tetra_check(self, int num_threads=2):
+        """Entries of the 4-gram table that disagree with a backward search of their key by
+        the triple and pair tables and one rank step (0 for a sound table; no table: 0)."""
+        if self.fm.tetra == NULL:
+            return 0
+        cdef fm_shard_t loc = self.fm          # the same index without the 4-gram table
+        loc.tetra = NULL
+        cdef Py_ssize_t nb = <Py_ssize_t>self.fm.tetra_nb, b
+        cdef const uint32_t *t = self.fm.tetra
+        cdef uint64_t bad = 0
+        for b in prange(nb, nogil=True, schedule="static", chunksize=1024,
+                        num_threads=max(1, num_threads)):
+            bad += _tetra_bucket_errors(&loc, t + b * TETRA_WORDS, <uint64_t>b, <uint64_t>nb)
+        return bad
 
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):
         """Text positions (uint64, shard-local, unsorted) of rows [sp, sp + count)."""

@@ -58,6 +58,13 @@ PAIR_TABLE_MIN_ROWS = 1 << 24
 # string whose first two bytes are among the K most frequent (as many as fit: K = 96 of the
 # 132 bytes of 100 MB of C), so most counts start three steps in
 TRI_TABLE_MAX_FRACTION = 0.05
+# ... and, with the triple table, the lossy 4-gram table, at most this share of the text:
+# 64-byte buckets of TETRA_SLOTS 4-grams (key, first row, count), the most frequent 4-grams
+# of each bucket, so most counts start four steps in (docs/design.md section 8c)
+TETRA_TABLE_MAX_FRACTION = 0.03
+# the 4-gram builder ranks at most this many candidates per table slot (one rank step each)
+TETRA_CANDIDATES_PER_SLOT = 8
+TETRA_SLOTS, TETRA_WORDS = 5, 16
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; default of profile "small", see docs/design.md section 7)
@@ -103,13 +110,14 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "pair_rows": "<u4",                 # byte shards >= PAIR_TABLE_MIN_ROWS: 2-byte ranges
     "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
+    "tetra_rows": "<u4",                # ... profile "fast": lossy 4-gram table, 16 u32 per bucket
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_nodes", "wt_roots",
-                           "wt_table", "C", "pair_rows", "tri_rows", "tri_map"),
+                           "wt_table", "C", "pair_rows", "tri_rows", "tri_map", "tetra_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
     "documents (boundaries)": ("doc_starts", "doc_ef_high", "doc_ef_low", "doc_ef_sel1",
@@ -357,6 +365,9 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                                           int(TRI_TABLE_MAX_FRACTION * N) // 4)
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
+                n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
+                if n_buckets >= 1:
+                    extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets, int(sep))
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -365,6 +376,98 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     fmt.write_json(out_dir / "shard.json", manifest)
     tick("write", t)
     return manifest
+
+
+def tetra_hash(keys: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Buckets of 4-gram keys (uint32, bytes big-endian), as ext/fm_shard.pxd's
+    fm_tetra_bucket: h = key * 0x9E3779B1 mod 2^32, bucket = (h * n_buckets) >> 32."""
+    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)
+    return (h * np.uint64(n_buckets)) >> np.uint64(32)
+
+
+def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_buckets: int,
+                     sep: int, num_threads: int = 2) -> np.ndarray:
+    """The lossy 4-gram table of a byte shard with a triple table: uint32 (n_buckets * 16,).
+
+    Bucket b = 16 words: keys[5] (the 4 bytes big-endian), first rows[5], counts[5], 0; empty
+    slots are all 0 (count 0).  Each bucket holds its most frequent 4-grams (ties: smaller
+    key first).  Candidates "abcd" have a, b, c among the triple table's K first/second bytes;
+    count("abcd") <= min(count("abc"), count("bcd")), both read off the triple table, so
+    only those with both counts >= T are ranked (one rank step from the rows of "bcd"), T the
+    smallest threshold leaving <= TETRA_CANDIDATES_PER_SLOT per slot: every 4-gram of count
+    >= T is ranked (those with rarer bytes aside)."""
+    tm = tri_map.astype(np.int64)
+    first, third = tm[:256], tm[256:]
+    fbytes = np.flatnonzero(first != 0xFFFF)
+    K = fbytes.shape[0]
+    byte_of = np.empty(K, dtype=np.int64)
+    byte_of[first[fbytes]] = fbytes                    # first/second id -> byte
+    zbytes = np.flatnonzero(third != 0xFFFF)           # third id -> byte
+    nz = zbytes.shape[0]
+    t = tri_rows.reshape(K, K, nz + 1)
+    c3 = np.diff(t, axis=2)                            # (a', b', z'): count of "a b z"
+    tz_of_first = third[byte_of]                       # third id of each first/second id
+    X = c3[:, :, tz_of_first]                          # (a', b', c'): count of "abc"
+    Y = c3.copy()                                      # (b', c', z'): count of "bcd", d != sep
+    if 0 <= sep < 256 and third[sep] != 0xFFFF:
+        Y[:, :, third[sep]] = 0
+    budget = TETRA_CANDIDATES_PER_SLOT * TETRA_SLOTS * n_buckets
+    Xp = X.transpose(1, 2, 0).reshape(K * K, K)        # per pair p = b' K + c': over a'
+    Yp = Y.reshape(K * K, nz)                          # ... over z'
+
+    def n_candidates(T: int) -> int:
+        na = (Xp >= T).sum(axis=1, dtype=np.int64)
+        nd = (Yp >= T).sum(axis=1, dtype=np.int64)
+        return int((na * nd).sum())
+
+    lo, hi = 1, max(1, int(c3.max()) + 1)              # n_candidates(hi) == 0
+    if n_candidates(lo) > budget:
+        while hi - lo > 1:                              # smallest T within the budget
+            mid = (lo + hi) // 2
+            if n_candidates(mid) <= budget:
+                hi = mid
+            else:
+                lo = mid
+        T = hi
+    else:
+        T = lo
+    xm = Xp >= T
+    ym = Yp >= T
+    pa, a_id = np.nonzero(xm)                             # sorted by p
+    pd, z_id = np.nonzero(ym)
+    nd = np.bincount(pd, minlength=K * K)
+    offd = np.concatenate(([0], np.cumsum(nd)))
+    rep = nd[pa]
+    total = int(rep.sum())
+    out = np.zeros(n_buckets * TETRA_WORDS, dtype=np.uint32)
+    if total == 0:
+        return out
+    starts = np.repeat(offd[pa] - (np.cumsum(rep) - rep), rep) + np.arange(total)
+    cz = z_id[starts]
+    cp = np.repeat(pa, rep)
+    ca = np.repeat(a_id, rep)
+    del starts, rep
+    cb, cc = cp // K, cp % K
+    s3 = t[cb, cc, cz]
+    e3 = t[cb, cc, cz + 1]
+    sym = byte_of[ca].astype(np.uint32)
+    first_rows, counts = fm.extend_left(sym, np.ascontiguousarray(s3, dtype=np.uint32),
+                                        np.ascontiguousarray(e3, dtype=np.uint32), num_threads)
+    keys = ((sym << np.uint32(24)) | (byte_of[cb].astype(np.uint32) << np.uint32(16))
+            | (byte_of[cc].astype(np.uint32) << np.uint32(8)) | zbytes[cz].astype(np.uint32))
+    keep = counts > 0
+    keys, first_rows, counts = keys[keep], first_rows[keep], counts[keep]
+    bucket = tetra_hash(keys, n_buckets).astype(np.int64)
+    order = np.lexsort((keys, -counts.astype(np.int64), bucket))
+    bucket = bucket[order]
+    slot = np.arange(order.shape[0]) - np.searchsorted(bucket, bucket, side="left")
+    ok = slot < TETRA_SLOTS
+    order, bucket, slot = order[ok], bucket[ok], slot[ok]
+    base = bucket * TETRA_WORDS + slot
+    out[base] = keys[order]
+    out[base + TETRA_SLOTS] = first_rows[order]
+    out[base + 2 * TETRA_SLOTS] = counts[order]
+    return out
 
 
 def encode_doc_starts(doc_starts: np.ndarray) -> tuple:
@@ -486,6 +589,9 @@ class Shard:
             entry = entries[name]
             full = verify is True or (verify == "auto" and (total <= AUTO_VERIFY_BYTES
                                                           or entry["bytes"] <= (1 << 22)))
+            # the 4-gram table is always checksummed (<= 3% of the text, a few ms per 100
+            # MB): a damaged entry could give a wrong count that no cheap invariant rules out
+            full = full or name == "tetra_rows"
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
@@ -493,6 +599,9 @@ class Shard:
         # arrays plus, for a format 1.0 shard, its starts Elias-Fano encoded in memory
         self.kernel_arrays, self.kernel_params = kernel_arrays, kernel_params
         self.fm = FMShard(kernel_arrays, kernel_params)
+        if "tetra_rows" in arrays and verify is True:
+            # every 4-gram entry against one backward search (~45 ms per 100 MB of text)
+            _check(self.fm.tetra_check() == 0, "4-gram table rows (backward search)", self.path)
         self.n_docs = p["n_docs"]
         self.num_bytes = p["num_bytes"]
         self._doc_starts: Optional[np.ndarray] = None
@@ -630,6 +739,8 @@ class Shard:
             _check(bool(np.all(t[:, :, 1:] >= t[:, :, :-1]))
                    and bool(np.all(t >= cb[:, None, None])) and bool(np.all(t <= ce[:, None, None])),
                    "triple table", sp)
+        if "tetra_rows" in a:
+            self._validate_tetra(p, a)
         kernel_params = dict(p)
         if p["doc_starts_encoding"] == "plain":
             ds = a["doc_starts"]
@@ -652,6 +763,51 @@ class Shard:
                and int(mo[-1]) == a["meta_blob"].shape[0]
                and bool(np.all(mo[1:] >= mo[:-1])), "metadata offsets", sp)
         return {**a, **ef_arrays}, kernel_params
+
+    def _validate_tetra(self, p: dict, a: dict) -> None:
+        """Structure of the 4-gram table: the size, empty slots all 0, every key in the bucket
+        its hash names, once, without the separator, its rows inside those of its first two
+        bytes (pair table) and of its first three (triple table, when it covers them).  The
+        file itself is always checksummed on open, and with verify=True every entry is also
+        compared with a backward search once the kernels are up (FMShard.tetra_check)."""
+        sp = self.path
+        tt = a["tetra_rows"]
+        _check("tri_rows" in a and tt.shape[0] > 0 and tt.shape[0] % TETRA_WORDS == 0
+               and tt.shape[0] // TETRA_WORDS < (1 << 32), "4-gram table size", sp)
+        nb = tt.shape[0] // TETRA_WORDS
+        v = tt.reshape(nb, TETRA_WORDS)
+        keys = v[:, :TETRA_SLOTS]
+        used = v[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS] != 0
+        _check(bool(np.all(v[:, 3 * TETRA_SLOTS:] == 0))
+               and not bool(np.any(v[:, :2 * TETRA_SLOTS][np.tile(~used, 2)])),
+               "4-gram table empty slots", sp)
+        for i in range(TETRA_SLOTS):            # no key twice in a bucket
+            for j in range(i + 1, TETRA_SLOTS):
+                _check(not bool(np.any(used[:, i] & used[:, j] & (keys[:, i] == keys[:, j]))),
+                       "4-gram table keys", sp)
+        b_of = np.nonzero(used)[0]
+        k = keys[used]
+        f = v[:, TETRA_SLOTS:2 * TETRA_SLOTS][used].astype(np.int64)
+        e = f + v[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS][used]
+        kb = np.ascontiguousarray(k, dtype="<u4").view(np.uint8).reshape(-1, 4)
+        by = [kb[:, 3 - i].astype(np.int64) for i in range(4)]     # the key's bytes a, b, c, d
+        _check(bool(np.array_equal(tetra_hash(k, nb), b_of))
+               and not any(bool(np.any(x == p["sep"])) for x in by)
+               and bool(np.all(f >= 1)) and bool(np.all(e <= p["n_rows"])),
+               "4-gram table keys", sp)
+        pr = a["pair_rows"]
+        pi = by[0] * 257 + by[1]
+        _check(bool(np.all(f >= pr[pi])) and bool(np.all(e <= pr[pi + 1])),
+               "4-gram table rows (pair table)", sp)
+        tm = a["tri_map"].astype(np.int64)
+        ia, ib, ic = tm[by[0]], tm[by[1]], tm[256 + by[2]]
+        tn = int(np.count_nonzero(tm[:256] != 0xFFFF))
+        tz = int(np.count_nonzero(tm[256:] != 0xFFFF))
+        cov = (ia != 0xFFFF) & (ib != 0xFFFF) & (ic != 0xFFFF)
+        idx = (ia[cov] * tn + ib[cov]) * (tz + 1) + ic[cov]
+        tr = a["tri_rows"]
+        _check(bool(np.all(f[cov] >= tr[idx])) and bool(np.all(e[cov] <= tr[idx + 1])),
+               "4-gram table rows (triple table)", sp)
 
     def doc_length(self, d: int) -> int:
         s, e = self.fm.doc_bounds(d)

@@ -306,3 +306,170 @@ def test_random_damage_to_rrr_bits_never_crashes(pair, tmp_path, fname):
                     q()
                 except IndexFormatError:    # damage detected by a query: fine too
                     pass
+
+
+def _tetra_lookup(sh, key: bytes):
+    """(first row, count) of a 4-gram in the shard's 4-gram table, or None (a Python mirror of
+    fm_tetra_range)."""
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS, tetra_hash
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    k = int.from_bytes(key, "big")
+    b = int(tetra_hash(np.array([k], dtype=np.uint32), t.shape[0])[0])
+    for i in range(TETRA_SLOTS):
+        if int(t[b, i]) == k and int(t[b, 2 * TETRA_SLOTS + i]):
+            return int(t[b, TETRA_SLOTS + i]), int(t[b, 2 * TETRA_SLOTS + i])
+    return None
+
+
+@pytest.mark.parametrize("fraction", [0.03, 0.5, 64.0])
+def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
+    """The lossy 4-gram table (fast large byte shards; forced here at a few bucket counts:
+    a handful of crowded buckets, where most 4-grams are dropped, up to one per text byte)
+    gives the text's counts, ranges and occurrences for patterns it holds and for those it
+    dropped: every length around 4, the separator's neighbours, absent bytes."""
+    import fmindex.shard
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
+    sh = idx.shards[0]
+    text = b"".join(docs)
+    n_text = len(text) + len(docs)
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    assert t.shape[0] == int(fraction * n_text) // 64
+    used = t[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS] > 0
+    grams = {}
+    for d in docs:
+        for i in range(len(d) - 3):
+            grams[d[i:i + 4]] = grams.get(d[i:i + 4], 0) + 1
+    # every stored 4-gram occurs, with its count; crowded buckets dropped some 4-grams
+    stored = {int(k).to_bytes(4, "big") for k in t[:, :TETRA_SLOTS][used]}
+    assert stored and all(grams.get(k) == _tetra_lookup(sh, k)[1] for k in stored)
+    if fraction < 1:
+        assert used.mean() > 0.9 and len(stored) < len(grams)
+        # the most frequent 4-grams are kept first
+        top = sorted(grams, key=lambda g: -grams[g])[:10]
+        assert sum(g in stored for g in top) >= 8
+    rng = np.random.default_rng(4)
+    pats = [b"the ", b" the", b"whal", b"Ahab", b"\xff\xfe\xfd\xfc", b"qqqq", b"e.\n\n",
+            b".\n\nT", docs[0][-4:], docs[1][:4], docs[0][-2:] + docs[1][:2], b"zzzz"]
+    pats += sorted(stored)[:40]
+    absent = [g for g in grams if g not in stored][:40]
+    pats += absent
+    for _ in range(300):
+        i = int(rng.integers(0, len(text) - 12))
+        pats.append(text[i:i + int(rng.integers(3, 12))])
+    pats += [bytes(rng.integers(0, 256, 4, dtype=np.uint8)) for _ in range(30)]
+    pats += [p[:2] + b"\xfe" + p[3:] for p in pats[:30] if len(p) >= 4]    # an absent byte
+    hits = sum(_tetra_lookup(sh, p[-4:]) is not None for p in pats if len(p) >= 4)
+    assert hits >= 40
+    if fraction < 1:                        # 4-grams that occur but were dropped
+        assert any(len(p) == 4 and _tetra_lookup(sh, p) is None and grams.get(p) for p in pats)
+    else:                                   # room for all of them
+        assert len(stored) == len(grams)
+    for p in pats:
+        want = sum(_overlapping(d, p) for d in docs)
+        assert idx.count(p) == want, p
+        start, cnt = sh.fm.search(p)
+        assert cnt == want, p
+        if len(p) == 4 and _tetra_lookup(sh, p) is not None:
+            assert (start, cnt) == _tetra_lookup(sh, p), p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    for p in pats[:80]:
+        occ = sorted((d, o) for d, doc in enumerate(docs) for o in _find_all(doc, p))
+        assert [tuple(x) for x in idx.locate(p).tolist()] == occ, p
+    assert sh.fm.tetra_check() == 0
+    idx.close()
+    # the small profile and shards without the table (e.g. built before it) still answer
+    small = fmindex.build(Documents(docs), tmp_path / "qs", progress=False, profile="small")
+    assert "tetra_rows" not in small.shards[0].arrays
+    small.close()
+
+
+def _find_all(doc: bytes, p: bytes) -> list:
+    out, i = [], doc.find(p)
+    while i >= 0:
+        out.append(i)
+        i = doc.find(p, i + 1)
+    return out
+
+
+def test_tetra_table_damage(tmp_path, monkeypatch):
+    """A damaged 4-gram table is refused in every verify mode (the file is always
+    checksummed); a table rewritten with a valid checksum but a wrong range is refused by
+    its invariants (rows outside the triple table's), or, if they still hold, by the
+    backward-search check of verify=True.  A shard without the table still opens."""
+    import fmindex.format as fmt
+    import fmindex.shard
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
+    sd = tmp_path / "q" / SHARD
+    good = np.array(fmindex.open(tmp_path / "q").shards[0].arrays["tetra_rows"])
+
+    def reopen_with(table, verify):
+        dst = tmp_path / f"d{reopen_with.n}"
+        reopen_with.n += 1
+        shutil.copytree(tmp_path / "q", dst)
+        entry = fmt.write_array(dst / SHARD / "tetra_rows.arr", "tetra_rows", table)
+        man = json.loads((dst / SHARD / "shard.json").read_text())
+        man["files"]["tetra_rows"] = entry
+        fmt.write_json(dst / SHARD / "shard.json", man)
+        return fmindex.open(dst, verify=verify)
+    reopen_with.n = 0
+
+    # flipped bytes: refused by the checksum, whatever the verify mode
+    raw = bytearray((sd / "tetra_rows.arr").read_bytes())
+    raw[64 + 4 * (2 * TETRA_SLOTS)] ^= 1                   # bucket 0's first count
+    dst = tmp_path / "flip"
+    shutil.copytree(tmp_path / "q", dst)
+    (dst / SHARD / "tetra_rows.arr").write_bytes(bytes(raw))
+    for verify in (False, "auto", True):
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=verify)
+    # valid checksums: a count one too large breaks the range invariants or the exact check
+    t = good.copy().reshape(-1, TETRA_WORDS)
+    t[0, 2 * TETRA_SLOTS] += 1
+    with pytest.raises(CorruptIndexError, match="4-gram table"):
+        reopen_with(t.reshape(-1), True)
+    # a first row moved inside its triple's range (count shrunk): only the exact check sees it
+    t = good.copy().reshape(-1, TETRA_WORDS)
+    b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                if t[b, 2 * TETRA_SLOTS + j] >= 2)
+    t[b, TETRA_SLOTS + j] += 1
+    t[b, 2 * TETRA_SLOTS + j] -= 1
+    reopen_with(t.reshape(-1), "auto").close()
+    with pytest.raises(CorruptIndexError, match="backward search"):
+        reopen_with(t.reshape(-1), True)
+    # a key moved to another bucket, a key with the separator, a duplicate key, a nonzero
+    # empty slot: structural
+    sep = fmindex.open(tmp_path / "q").shards[0].params["sep"]
+    for damage in ("bucket", "sep", "dup", "empty"):
+        t = good.copy().reshape(-1, TETRA_WORDS)
+        if damage == "bucket":
+            t[[0, 1]] = t[[1, 0]]
+        elif damage == "sep":
+            t[0, 0] = (int(t[0, 0]) & 0xFFFFFF00) | sep
+        elif damage == "dup":
+            t[0, 1] = t[0, 0]
+        else:
+            t[0, 15] = 1
+        with pytest.raises(CorruptIndexError, match="4-gram table"):
+            reopen_with(t.reshape(-1), False)
+    # no table at all (a shard of an older build): opens and answers through the triples
+    dst = tmp_path / "none"
+    shutil.copytree(tmp_path / "q", dst)
+    man = json.loads((dst / SHARD / "shard.json").read_text())
+    man["extra_arrays"].remove("tetra_rows")
+    del man["files"]["tetra_rows"]
+    fmt.write_json(dst / SHARD / "shard.json", man)
+    (dst / SHARD / "tetra_rows.arr").unlink()
+    with fmindex.open(dst, verify=True) as idx:
+        assert "tetra_rows" not in idx.shards[0].arrays
+        for p in (b"the ", b"whale", b"Ahab", b"zzzz"):
+            assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
