@@ -372,7 +372,7 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                                 uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
     """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
     cdef _search_t lanes[LANES]
-    cdef uint64_t nxt = 0
+    cdef uint64_t nxt = 0, got
     cdef int active = 0, l
     cdef _search_t *q
     for l in range(LANES):
@@ -398,9 +398,12 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                 q.s = 0
                 q.e = fm.n_rows
                 if symbol_t is uint8_t:
-                    if fm.tetra != NULL and q.k >= 4 and fm_tetra_range(
-                            fm, q.p + q.k - 4, &q.s, &q.e):
-                        q.k -= 4                            # last four bytes: one lookup
+                    got = 0
+                    if fm.tetra != NULL and q.k >= 4:       # last five / four bytes: one line
+                        got = fm_tetra_range(fm, q.p, q.k, &q.s, &q.e)
+                        q.k -= got
+                    if got:
+                        pass
                     elif fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
                             fm, q.p[q.k - 3], q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e):
                         q.k -= 3                            # last three bytes: one lookup

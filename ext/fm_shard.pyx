@@ -13,7 +13,7 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
                       fm_extract, fm_doc_bounds, fm_doc_of, fm_tetra_bucket, TETRA_SLOTS,
-                      TETRA_WORDS)
+                      TETRA_WORDS, TETRA_COUNT_BITS)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
@@ -23,23 +23,26 @@ cnp.import_array()
 
 cdef uint64_t _tetra_bucket_errors(const fm_shard_t *loc, const uint32_t *bk, uint64_t b,
                                    uint64_t nb) noexcept nogil:
-    """Slots of 4-gram bucket b whose key is not hashed to b or whose (first row, count) is
-    not the backward search's (``loc``: the index without the 4-gram table)."""
-    cdef uint64_t bad = 0, sp, cnt
-    cdef uint32_t key
-    cdef uint8_t q[4]
-    cdef int j
+    """Slots of 4/5-gram bucket b whose key is not hashed to b or whose (first row, count)
+    is not the backward search's (``loc``: the index without the table)."""
+    cdef uint64_t bad = 0, sp, cnt, want
+    cdef uint32_t key, cw
+    cdef uint8_t q[5]
+    cdef int j, five
     for j in range(TETRA_SLOTS):
-        if bk[2 * TETRA_SLOTS + j] == 0:
+        cw = bk[2 * TETRA_SLOTS + j]
+        if cw == 0:
             continue
         key = bk[j]
-        q[0] = <uint8_t>(key >> 24)
-        q[1] = <uint8_t>(key >> 16)
-        q[2] = <uint8_t>(key >> 8)
-        q[3] = <uint8_t>key
-        cnt = fm_backward_search(loc, &q[0], 4, &sp)
-        if (fm_tetra_bucket(key, nb) != b or cnt != bk[2 * TETRA_SLOTS + j]
-                or sp != bk[TETRA_SLOTS + j]):
+        five = (bk[TETRA_WORDS - 1] >> j) & 1
+        q[0] = <uint8_t>(cw >> TETRA_COUNT_BITS)
+        q[1] = <uint8_t>(key >> 24)
+        q[2] = <uint8_t>(key >> 16)
+        q[3] = <uint8_t>(key >> 8)
+        q[4] = <uint8_t>key
+        want = cw & ((1 << TETRA_COUNT_BITS) - 1) if five else cw
+        cnt = fm_backward_search(loc, &q[1 - five], 4 + five, &sp)
+        if fm_tetra_bucket(key, nb) != b or cnt != want or sp != bk[TETRA_SLOTS + j]:
             bad += 1
     return bad
 
@@ -235,8 +238,8 @@ cdef class FMShard:
         return first, count
 
     def tetra_check(self, int num_threads=2):
-        """Entries of the 4-gram table that disagree with a backward search of their key by
-        the triple and pair tables and one rank step (0 for a sound table; no table: 0)."""
+        """Entries of the 4/5-gram table that disagree with a backward search of their string
+        by the triple and pair tables and rank steps (0 for a sound table; no table: 0)."""
         if self.fm.tetra == NULL:
             return 0
         cdef fm_shard_t loc = self.fm          # the same index without the 4-gram table

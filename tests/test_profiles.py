@@ -308,25 +308,47 @@ def test_random_damage_to_rrr_bits_never_crashes(pair, tmp_path, fname):
                     pass
 
 
-def _tetra_lookup(sh, key: bytes):
-    """(first row, count) of a 4-gram in the shard's 4-gram table, or None (a Python mirror of
-    fm_tetra_range)."""
+def _tetra_lookup(sh, p: bytes):
+    """(first row, count, bytes answered) of the longest suffix of p (5 or 4 bytes) held by
+    the shard's 4/5-gram table, or None (a Python mirror of fm_tetra_range)."""
     from fmindex.shard import TETRA_SLOTS, TETRA_WORDS, tetra_hash
     t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
-    k = int.from_bytes(key, "big")
+    k = int.from_bytes(p[-4:], "big")
     b = int(tetra_hash(np.array([k], dtype=np.uint32), t.shape[0])[0])
+    got = None
     for i in range(TETRA_SLOTS):
-        if int(t[b, i]) == k and int(t[b, 2 * TETRA_SLOTS + i]):
-            return int(t[b, TETRA_SLOTS + i]), int(t[b, 2 * TETRA_SLOTS + i])
-    return None
+        w = int(t[b, 2 * TETRA_SLOTS + i])
+        if int(t[b, i]) != k or not w:
+            continue
+        if (int(t[b, TETRA_WORDS - 1]) >> i) & 1:
+            if len(p) >= 5 and w >> 24 == p[-5]:
+                return int(t[b, TETRA_SLOTS + i]), w & 0xFFFFFF, 5
+        elif got is None:
+            got = int(t[b, TETRA_SLOTS + i]), w, 4
+    return got
+
+
+def _tetra_entries(sh) -> dict:
+    """Every string the 4/5-gram table holds -> its count."""
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    out = {}
+    for b, i in zip(*np.nonzero(t[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS])):
+        key, w = int(t[b, i]).to_bytes(4, "big"), int(t[b, 2 * TETRA_SLOTS + i])
+        if (int(t[b, TETRA_WORDS - 1]) >> i) & 1:
+            out[bytes([w >> 24]) + key] = w & 0xFFFFFF
+        else:
+            out[key] = w
+    return out
 
 
 @pytest.mark.parametrize("fraction", [0.03, 0.5, 64.0])
 def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
-    """The lossy 4-gram table (fast large byte shards; forced here at a few bucket counts:
-    a handful of crowded buckets, where most 4-grams are dropped, up to one per text byte)
+    """The lossy 4/5-gram table (fast large byte shards; forced here at a few bucket counts:
+    a handful of crowded buckets, where most strings are dropped, up to one per text byte)
     gives the text's counts, ranges and occurrences for patterns it holds and for those it
-    dropped: every length around 4, the separator's neighbours, absent bytes."""
+    dropped: every length around 4 and 5, a 5th-last byte other than the stored ones, the
+    separator's neighbours, absent bytes."""
     import fmindex.shard
     from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
     docs = moby_docs()[:40]
@@ -341,48 +363,57 @@ def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
     assert t.shape[0] == int(fraction * n_text) // 64
     used = t[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS] > 0
     grams = {}
-    for d in docs:
-        for i in range(len(d) - 3):
-            grams[d[i:i + 4]] = grams.get(d[i:i + 4], 0) + 1
-    # every stored 4-gram occurs, with its count; crowded buckets dropped some 4-grams
-    stored = {int(k).to_bytes(4, "big") for k in t[:, :TETRA_SLOTS][used]}
-    assert stored and all(grams.get(k) == _tetra_lookup(sh, k)[1] for k in stored)
+    for n in (4, 5):
+        for d in docs:
+            for i in range(len(d) - n + 1):
+                grams[d[i:i + n]] = grams.get(d[i:i + n], 0) + 1
+    # every stored string occurs, with its count; crowded buckets dropped some
+    stored = _tetra_entries(sh)
+    s4 = [g for g in stored if len(g) == 4]
+    s5 = [g for g in stored if len(g) == 5]
+    assert s4 and s5 and all(grams.get(g) == c for g, c in stored.items())
+    assert all(g[1:] in stored for g in s5)        # a 5-gram only with its 4-gram
+    n4 = sum(len(g) == 4 for g in grams)
     if fraction < 1:
-        assert used.mean() > 0.9 and len(stored) < len(grams)
+        assert used.mean() > 0.9 and len(s4) < n4
         # the most frequent 4-grams are kept first
-        top = sorted(grams, key=lambda g: -grams[g])[:10]
+        top = sorted((g for g in grams if len(g) == 4), key=lambda g: -grams[g])[:10]
         assert sum(g in stored for g in top) >= 8
+    else:                                   # room for nearly every 4-gram (5-grams compete)
+        assert len(s4) > 0.95 * n4
     rng = np.random.default_rng(4)
     pats = [b"the ", b" the", b"whal", b"Ahab", b"\xff\xfe\xfd\xfc", b"qqqq", b"e.\n\n",
-            b".\n\nT", docs[0][-4:], docs[1][:4], docs[0][-2:] + docs[1][:2], b"zzzz"]
-    pats += sorted(stored)[:40]
-    absent = [g for g in grams if g not in stored][:40]
-    pats += absent
+            b".\n\nT", docs[0][-4:], docs[1][:4], docs[0][-2:] + docs[1][:2], b"zzzz",
+            b"\xfe" + s4[0], s4[0][:3] + b"\xfe"]
+    pats += sorted(s4)[:30] + sorted(s5)[:30]
+    pats += [bytes([(g[0] + 1) % 256]) + g[1:] for g in sorted(s5)[:30]]   # another 5th-last
+    pats += [b"x" + g for g in sorted(s5)[:10]] + [b"the" + g for g in sorted(s4)[:10]]
+    pats += [g for g in grams if g not in stored][:40]
     for _ in range(300):
         i = int(rng.integers(0, len(text) - 12))
         pats.append(text[i:i + int(rng.integers(3, 12))])
     pats += [bytes(rng.integers(0, 256, 4, dtype=np.uint8)) for _ in range(30)]
     pats += [p[:2] + b"\xfe" + p[3:] for p in pats[:30] if len(p) >= 4]    # an absent byte
-    hits = sum(_tetra_lookup(sh, p[-4:]) is not None for p in pats if len(p) >= 4)
-    assert hits >= 40
-    if fraction < 1:                        # 4-grams that occur but were dropped
+    hits = [_tetra_lookup(sh, p) for p in pats if len(p) >= 4]
+    assert sum(h is not None and h[2] == 5 for h in hits) >= 30
+    assert sum(h is not None and h[2] == 4 for h in hits) >= 30
+    if fraction < 1:                        # strings that occur but were dropped
         assert any(len(p) == 4 and _tetra_lookup(sh, p) is None and grams.get(p) for p in pats)
-    else:                                   # room for all of them
-        assert len(stored) == len(grams)
     for p in pats:
         want = sum(_overlapping(d, p) for d in docs)
         assert idx.count(p) == want, p
         start, cnt = sh.fm.search(p)
         assert cnt == want, p
-        if len(p) == 4 and _tetra_lookup(sh, p) is not None:
-            assert (start, cnt) == _tetra_lookup(sh, p), p
+        h = _tetra_lookup(sh, p) if len(p) >= 4 else None
+        if h is not None and len(p) == h[2]:
+            assert (start, cnt) == h[:2], p
     assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
-    for p in pats[:80]:
+    for p in pats[:120]:
         occ = sorted((d, o) for d, doc in enumerate(docs) for o in _find_all(doc, p))
         assert [tuple(x) for x in idx.locate(p).tolist()] == occ, p
     assert sh.fm.tetra_check() == 0
     idx.close()
-    # the small profile and shards without the table (e.g. built before it) still answer
+    # the small profile has no table
     small = fmindex.build(Documents(docs), tmp_path / "qs", progress=False, profile="small")
     assert "tetra_rows" not in small.shards[0].arrays
     small.close()
@@ -397,7 +428,7 @@ def _find_all(doc: bytes, p: bytes) -> list:
 
 
 def test_tetra_table_damage(tmp_path, monkeypatch):
-    """A damaged 4-gram table is refused in every verify mode (the file is always
+    """A damaged 4/5-gram table is refused in every verify mode (the file is always
     checksummed); a table rewritten with a valid checksum but a wrong range is refused by
     its invariants (rows outside the triple table's), or, if they still hold, by the
     backward-search check of verify=True.  A shard without the table still opens."""
@@ -435,7 +466,7 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     # valid checksums: a count one too large breaks the range invariants or the exact check
     t = good.copy().reshape(-1, TETRA_WORDS)
     t[0, 2 * TETRA_SLOTS] += 1
-    with pytest.raises(CorruptIndexError, match="4-gram table"):
+    with pytest.raises(CorruptIndexError, match="gram table"):
         reopen_with(t.reshape(-1), True)
     # a first row moved inside its triple's range (count shrunk): only the exact check sees it
     t = good.copy().reshape(-1, TETRA_WORDS)
@@ -455,11 +486,12 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
             t[[0, 1]] = t[[1, 0]]
         elif damage == "sep":
             t[0, 0] = (int(t[0, 0]) & 0xFFFFFF00) | sep
-        elif damage == "dup":
-            t[0, 1] = t[0, 0]
-        else:
-            t[0, 15] = 1
-        with pytest.raises(CorruptIndexError, match="4-gram table"):
+        elif damage == "dup":                       # slot 1 := slot 0, flag included
+            t[0, [1, 6, 11]] = t[0, [0, 5, 10]]
+            t[0, 15] = (int(t[0, 15]) & ~2) | ((int(t[0, 15]) & 1) << 1)
+        else:                                       # a flag beyond the slots
+            t[0, 15] |= 1 << TETRA_SLOTS
+        with pytest.raises(CorruptIndexError, match="gram table"):
             reopen_with(t.reshape(-1), False)
     # no table at all (a shard of an older build): opens and answers through the triples
     dst = tmp_path / "none"
