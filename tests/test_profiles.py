@@ -480,9 +480,17 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     # a key moved to another bucket, a key with the separator, a duplicate key, a nonzero
     # empty slot: structural
     sep = fmindex.open(tmp_path / "q").shards[0].params["sep"]
-    for damage in ("bucket", "sep", "dup", "empty"):
+    for damage in ("bucket", "sep", "dup", "empty", "rows", "flag"):
         t = good.copy().reshape(-1, TETRA_WORDS)
-        if damage == "bucket":
+        if damage == "rows":                        # a first row outside the string's pair
+            b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                        if t[b, TETRA_SLOTS + j] > 1000)
+            t[b, TETRA_SLOTS + j] = 1
+        elif damage == "flag":                      # a 4-gram entry marked as a 5-gram
+            b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                        if t[b, 2 * TETRA_SLOTS + j] and not (t[b, 15] >> j) & 1)
+            t[b, 15] |= 1 << j
+        elif damage == "bucket":
             t[[0, 1]] = t[[1, 0]]
         elif damage == "sep":
             t[0, 0] = (int(t[0, 0]) & 0xFFFFFF00) | sep
