@@ -22,8 +22,8 @@ from quad_vector cimport qv_rank, qv_access_rank, qv_prefetch
 from packed_ints cimport packed_get
 from sampled_rows cimport ROW_BLOCK_SHIFT
 from elias_fano cimport EF_SAMPLE_SHIFT
-from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_doc_bounds,
-                       fm_doc_end_row, fm_sampled_rank, fm_isa_row)
+from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
+                       fm_doc_bounds, fm_doc_end_row, fm_sampled_rank, fm_isa_row)
 
 cdef enum:
     LANES = 24
@@ -381,7 +381,7 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                                 uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
     """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
     cdef _search_t lanes[LANES]
-    cdef uint64_t nxt = 0
+    cdef uint64_t nxt = 0, got
     cdef int active = 0, l
     cdef _search_t *q
     for l in range(LANES):
@@ -407,7 +407,13 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                 q.s = 0
                 q.e = fm.n_rows
                 if symbol_t is uint8_t:
-                    if fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
+                    got = 0
+                    if fm.tetra != NULL and q.k >= 4:       # last five / four bytes: one line
+                        got = fm_tetra_range(fm, q.p, q.k, &q.s, &q.e)
+                        q.k -= got
+                    if got:
+                        pass
+                    elif fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
                             fm, q.p[q.k - 3], q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e):
                         q.k -= 3                            # last three bytes: one lookup
                     elif fm.pair_rows != NULL and q.k >= 2:   # last two bytes: one lookup

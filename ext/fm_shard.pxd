@@ -46,6 +46,9 @@ ctypedef struct fm_shard_t:
                                # and as third symbol (all, byte order); TRI_ABSENT: none
     uint64_t tri_n             # K
     uint64_t tri_nz            # bytes that occur, the separator included
+    const uint32_t *tetra      # fast byte shards: lossy 4/5-gram table, TETRA_WORDS u32 per
+                               # 64-byte bucket (keys, first rows, counts, flags), or NULL
+    uint64_t tetra_nb          # its buckets
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -122,17 +125,76 @@ cdef inline bint fm_tri_range(const fm_shard_t *fm, uint32_t a, uint32_t b, uint
     return True
 
 
+cdef enum:
+    TETRA_SLOTS = 5         # entries per bucket
+    TETRA_WORDS = 16        # u32 words per bucket: keys[5], first rows[5], counts[5], flags
+    TETRA_COUNT_BITS = 24   # a 5-gram entry's count word: count | 5th-last byte << 24
+
+
+cdef inline uint64_t fm_tetra_bucket(uint32_t key, uint64_t nb) noexcept nogil:
+    """Bucket of a 4-gram key (its bytes big-endian): Fibonacci hash h = key * 0x9E3779B1
+    mod 2^32, scaled to nb buckets by (h * nb) >> 32 (no power of two needed)."""
+    cdef uint64_t h = (<uint64_t>key * <uint64_t>2654435761) & <uint64_t>0xFFFFFFFF
+    return (h * nb) >> 32
+
+
+cdef inline uint64_t fm_tetra_range(const fm_shard_t *fm, const uint8_t *P, uint64_t m,
+                                    uint64_t *s, uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with the last 5 or 4 bytes of P[0..m) (m >= 4) from the
+    lossy 4/5-gram table, one 64-byte bucket chosen by the last 4 bytes X; returns how many
+    bytes it answered: 5 (an entry "y X" with y = P[m-5]), 4 (an entry X), or 0 (neither is
+    stored: use the triple table then).  Bit i of the bucket's flags word marks slot i as a
+    5-gram entry, whose count word is count | y << 24.  Only strings that occur are stored
+    (count > 0; empty slots are all 0), none holds the separator; the file is checksummed
+    on open and its entries checked against the triple and pair tables."""
+    cdef const uint8_t *q = P + m - 4
+    cdef uint32_t key = ((<uint32_t>q[0] << 24) | (<uint32_t>q[1] << 16)
+                         | (<uint32_t>q[2] << 8) | <uint32_t>q[3])
+    cdef const uint32_t *bk = fm.tetra + fm_tetra_bucket(key, fm.tetra_nb) * TETRA_WORDS
+    cdef uint32_t flags = bk[TETRA_WORDS - 1], cw, y = 0x100
+    cdef uint64_t got = 0
+    cdef int i
+    if m >= 5:
+        y = P[m - 5]
+    for i in range(TETRA_SLOTS):
+        cw = bk[2 * TETRA_SLOTS + i]
+        if bk[i] != key or cw == 0:
+            continue
+        if (flags >> i) & 1:
+            if (cw >> TETRA_COUNT_BITS) == y:
+                s[0] = bk[TETRA_SLOTS + i]
+                e[0] = s[0] + (cw & ((1 << TETRA_COUNT_BITS) - 1))
+                got = 5
+                break
+        elif got == 0:
+            s[0] = bk[TETRA_SLOTS + i]
+            e[0] = s[0] + cw
+            got = 4
+    if got and e[0] > fm.n_rows:    # only a damaged (unverified) index gets here
+        e[0] = fm.n_rows
+        if s[0] > e[0]:
+            s[0] = e[0]
+    return got
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
 
-    O(m * H0) cache lines; the last two bytes come from the pair table when the shard
-    has one.
+    O(m * H0) cache lines; the last five or four bytes come from the 4/5-gram table when it
+    holds them, else the last three from the triple table or the last two from the pair
+    table.
     """
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
+        if fm.tetra != NULL and m >= 4:
+            k = m - fm_tetra_range(fm, P, m, &s, &e)
+        if k < m:
+            if s >= e:
+                sp[0] = 0
+                return 0
+        elif fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
                                                            &s, &e):
             k = m - 3
             if s >= e:
@@ -417,4 +479,14 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         fm.tri_map = &tmap[0]
         fm.tri_n = tn
         fm.tri_nz = tz
+    cdef const uint32_t[::1] tetra
+    fm.tetra = NULL
+    fm.tetra_nb = 0
+    if "tetra_rows" in arrays:
+        tetra = arrays["tetra_rows"]
+        if (tetra.shape[0] == 0 or tetra.shape[0] % TETRA_WORDS or fm.tri_rows == NULL
+                or <uint64_t>tetra.shape[0] // TETRA_WORDS >= (<uint64_t>1 << 32)):
+            raise ValueError("4/5-gram table has the wrong size or no triple table")
+        fm.tetra = &tetra[0]
+        fm.tetra_nb = tetra.shape[0] // TETRA_WORDS
     return 0

@@ -67,6 +67,13 @@ PAIR_TABLE_MIN_ROWS = 1 << 24
 # string whose first two bytes are among the K most frequent (as many as fit: K = 96 of the
 # 132 bytes of 100 MB of C), so most counts start three steps in
 TRI_TABLE_MAX_FRACTION = 0.05
+# ... and, with the triple table, the lossy 4-gram table, at most this share of the text:
+# 64-byte buckets of TETRA_SLOTS 4-grams (key, first row, count), the most frequent 4-grams
+# of each bucket, so most counts start four steps in (docs/design.md section 8c)
+TETRA_TABLE_MAX_FRACTION = 0.03
+# the 4-gram builder ranks at most this many candidates per table slot (one rank step each)
+TETRA_CANDIDATES_PER_SLOT = 4
+TETRA_SLOTS, TETRA_WORDS = 5, 16
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
@@ -141,6 +148,7 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "pair_map": "<u2",                  # ... their dense ids (0xFFFF: the byte does not occur)
     "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
+    "tetra_rows": "<u4",                # ... profile "fast": lossy 4-gram table, 16 u32 per bucket
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
     "wt_rrr_supers": "<u8",             # wt_bits rrr63rc: RRR superblocks (ones, payload bit)
 }
@@ -149,7 +157,7 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_rrr_supers", "wt_nodes",
                            "wt_roots", "wt_table", "C", "pair_rows", "pair_dense_rows",
-                           "pair_map", "tri_rows", "tri_map"),
+                           "pair_map", "tri_rows", "tri_map", "tetra_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sampled_ef_high", "sampled_ef_low",
                             "sampled_ef_sel1", "sampled_ef_sel0", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
@@ -430,6 +438,9 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                                           int(TRI_TABLE_MAX_FRACTION * N) // 4)
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
+                n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
+                if n_buckets >= 1:
+                    extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets, int(sep))
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -438,6 +449,175 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     fmt.write_json(out_dir / "shard.json", manifest)
     tick("write", t)
     return manifest
+
+
+def tetra_hash(keys: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Buckets of 4-gram keys (uint32, bytes big-endian), as ext/fm_shard.pxd's
+    fm_tetra_bucket: h = key * 0x9E3779B1 mod 2^32, bucket = (h * n_buckets) >> 32."""
+    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)
+    return (h * np.uint64(n_buckets)) >> np.uint64(32)
+
+
+def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_buckets: int,
+                     sep: int, num_threads: int = 2) -> np.ndarray:
+    """The lossy 4-gram table of a byte shard with a triple table: uint32 (n_buckets * 16,).
+
+    Bucket b = 16 words: keys[5] (the 4 bytes big-endian), first rows[5], counts[5], 0; empty
+    slots are all 0 (count 0).  Each bucket holds its most frequent 4-grams (ties: smaller
+    key first).  Candidates "abcd" have a, b, c among the triple table's K first/second bytes;
+    count("abcd") <= min(count("abc"), count("bcd")), both read off the triple table, so
+    only those with both counts >= T are ranked (one rank step from the rows of "bcd"), T the
+    smallest threshold leaving <= TETRA_CANDIDATES_PER_SLOT per slot: every 4-gram of count
+    >= T is ranked (those with rarer bytes aside)."""
+    tm = tri_map.astype(np.int64)
+    first, third = tm[:256], tm[256:]
+    fbytes = np.flatnonzero(first != 0xFFFF)
+    K = fbytes.shape[0]
+    byte_of = np.empty(K, dtype=np.int64)
+    byte_of[first[fbytes]] = fbytes                    # first/second id -> byte
+    zbytes = np.flatnonzero(third != 0xFFFF)           # third id -> byte
+    nz = zbytes.shape[0]
+    t = tri_rows.reshape(K, K, nz + 1)
+    c3 = np.diff(t, axis=2)                            # (a', b', z'): count of "a b z"
+    tz_of_first = third[byte_of]                       # third id of each first/second id
+    X = c3[:, :, tz_of_first]                          # (a', b', c'): count of "abc"
+    Y = c3.copy()                                      # (b', c', z'): count of "bcd", d != sep
+    if 0 <= sep < 256 and third[sep] != 0xFFFF:
+        Y[:, :, third[sep]] = 0
+    budget = TETRA_CANDIDATES_PER_SLOT * TETRA_SLOTS * n_buckets
+    Xp = X.transpose(1, 2, 0).reshape(K * K, K)        # per pair p = b' K + c': over a'
+    Yp = Y.reshape(K * K, nz)                          # ... over z'
+
+    def n_candidates(T: int) -> int:
+        na = (Xp >= T).sum(axis=1, dtype=np.int64)
+        nd = (Yp >= T).sum(axis=1, dtype=np.int64)
+        return int((na * nd).sum())
+
+    lo, hi = 1, max(1, int(c3.max()) + 1)              # n_candidates(hi) == 0
+    if n_candidates(lo) > budget:
+        while hi - lo > 1:                              # smallest T within the budget
+            mid = (lo + hi) // 2
+            if n_candidates(mid) <= budget:
+                hi = mid
+            else:
+                lo = mid
+        T = hi
+    else:
+        T = lo
+    xm = Xp >= T
+    ym = Yp >= T
+    pa, a_id = np.nonzero(xm)                             # sorted by p
+    pd, z_id = np.nonzero(ym)
+    nd = np.bincount(pd, minlength=K * K)
+    offd = np.concatenate(([0], np.cumsum(nd)))
+    rep = nd[pa]
+    total = int(rep.sum())
+    out = np.zeros(n_buckets * TETRA_WORDS, dtype=np.uint32)
+    if total == 0:
+        return out
+    starts = np.repeat(offd[pa] - (np.cumsum(rep) - rep), rep) + np.arange(total)
+    cz = z_id[starts]
+    cp = np.repeat(pa, rep)
+    ca = np.repeat(a_id, rep)
+    del starts, rep
+    cb, cc = cp // K, cp % K
+    s3 = t[cb, cc, cz]
+    e3 = t[cb, cc, cz + 1]
+    sym = byte_of[ca].astype(np.uint32)
+    first_rows, counts = fm.extend_left(sym, np.ascontiguousarray(s3, dtype=np.uint32),
+                                        np.ascontiguousarray(e3, dtype=np.uint32), num_threads)
+    keys = ((sym << np.uint32(24)) | (byte_of[cb].astype(np.uint32) << np.uint32(16))
+            | (byte_of[cc].astype(np.uint32) << np.uint32(8)) | zbytes[cz].astype(np.uint32))
+    keep = counts > 0
+    keys, first_rows, counts = keys[keep], first_rows[keep], counts[keep]
+    del sym, s3, e3, ca, cb, cc, cz, cp
+    # 5-grams "y X": X a 4-gram above, y its left extension.  The table is filled by count,
+    # so a 5-gram rarer than the slots-th most frequent 4-gram can never get in: only pairs
+    # of 4-grams "y m", "m d" (m: 3 bytes) both at least that frequent are candidates
+    slots = TETRA_SLOTS * n_buckets
+    c64 = counts.astype(np.int64)
+    T5 = max(1, int(np.partition(c64, -slots)[-slots]) if c64.shape[0] >= slots else 1)
+    k5, f5, n5 = _five_grams(fm, keys, first_rows, c64, T5, budget, num_threads)
+    # one list: (key = last 4 bytes, first row, count word, 5-gram flag), most frequent first
+    # per bucket (a 4-gram before its 5-grams on ties, so "y X" is only kept with X, which
+    # hashes to the same bucket and occurs at least as often)
+    allk = np.concatenate([keys, k5[:, 1]])
+    allf = np.concatenate([first_rows, f5])
+    alln = np.concatenate([c64, n5])
+    five = np.concatenate([np.zeros(keys.shape[0], np.int64), np.ones(k5.shape[0], np.int64)])
+    word = np.where(five == 1, alln | (np.concatenate([np.zeros(keys.shape[0], np.int64),
+                                                       k5[:, 0].astype(np.int64)]) << 24), alln)
+    bucket = tetra_hash(allk, n_buckets)
+    # by bucket, then count (descending); a stable sort keeps ties in list order, where the
+    # 4-grams come before the 5-grams (a single uint64 key: 5x faster than a lexsort)
+    order = np.argsort((bucket << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - alln.astype(np.uint64)),
+                       kind="stable")
+    bucket = bucket[order].astype(np.int64)
+    new_run = np.ones(bucket.shape[0], dtype=bool)
+    new_run[1:] = bucket[1:] != bucket[:-1]
+    run_start = np.flatnonzero(new_run)
+    slot = np.arange(bucket.shape[0]) - run_start[np.cumsum(new_run) - 1]   # rank in bucket
+    ok = slot < TETRA_SLOTS
+    order, bucket, slot = order[ok], bucket[ok], slot[ok]
+    base = bucket * TETRA_WORDS + slot
+    out[base] = allk[order]
+    out[base + TETRA_SLOTS] = allf[order]
+    out[base + 2 * TETRA_SLOTS] = word[order].astype(np.uint32)
+    flags = np.zeros(n_buckets, dtype=np.uint32)
+    np.bitwise_or.at(flags, bucket, (five[order] << slot).astype(np.uint32))
+    out[TETRA_WORDS - 1::TETRA_WORDS] = flags
+    return out
+
+
+def _five_grams(fm: FMShard, keys: np.ndarray, first_rows: np.ndarray, counts: np.ndarray,
+                T: int, budget: int, num_threads: int) -> tuple:
+    """5-grams "y m d" of count < 2^24 from the 4-grams (keys, rows, counts): the pairs of
+    4-grams "y m" and "m d" both of count >= T' (T' >= T, raised until there are at most
+    ``budget`` pairs), each extended by one rank step.  Returns ((n, 2) uint32 of (y, key of
+    "m d"), first rows, counts), those that occur."""
+    sel = np.flatnonzero(counts >= T)
+    mid_l = (keys[sel] & np.uint32(0xFFFFFF)).astype(np.int64)     # "y m": m = last 3
+    mid_r = (keys[sel] >> np.uint32(8)).astype(np.int64)            # "m d": m = first 3
+    mids, inv = np.unique(np.concatenate([mid_l, mid_r]), return_inverse=True)
+    gl, gr = inv[:sel.shape[0]], inv[sel.shape[0]:]
+    cs = counts[sel]
+
+    def n_pairs(T2: int) -> int:
+        ml = cs >= T2
+        nl = np.bincount(gl[ml], minlength=mids.shape[0])
+        nr = np.bincount(gr[ml], minlength=mids.shape[0])
+        return int((nl * nr).sum())
+
+    lo, hi = T, int(cs.max(initial=0)) + 1
+    if n_pairs(lo) > budget:
+        while hi - lo > 1:
+            m = (lo + hi) // 2
+            if n_pairs(m) <= budget:
+                hi = m
+            else:
+                lo = m
+        T = hi
+    ml = cs >= T
+    li = sel[ml][np.argsort(gl[ml], kind="stable")]       # left 4-grams by group
+    ri = sel[ml][np.argsort(gr[ml], kind="stable")]
+    gli = np.sort(gl[ml])
+    gri = np.sort(gr[ml])
+    nr = np.bincount(gri, minlength=mids.shape[0])
+    offr = np.concatenate(([0], np.cumsum(nr)))
+    rep = nr[gli]
+    total = int(rep.sum())
+    if total == 0:
+        return np.zeros((0, 2), np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    pos = np.repeat(offr[gli] - (np.cumsum(rep) - rep), rep) + np.arange(total)
+    left = np.repeat(li, rep)
+    right = ri[pos]
+    y = (keys[left] >> np.uint32(24)).astype(np.uint32)
+    s = first_rows[right]
+    e = (first_rows[right].astype(np.int64) + counts[right]).astype(np.uint32)
+    f5, n5 = fm.extend_left(y, s, e, num_threads)
+    keep = (n5 > 0) & (n5 < (1 << 24))
+    return (np.stack([y[keep], keys[right][keep]], axis=1), f5[keep],
+            n5[keep].astype(np.int64))
 
 
 def encode_doc_starts(doc_starts: np.ndarray) -> tuple:
@@ -636,6 +816,9 @@ class Shard:
             entry = entries[name]
             full = verify is True or (verify == "auto" and (total <= AUTO_VERIFY_BYTES
                                                           or entry["bytes"] <= (1 << 22)))
+            # the 4-gram table is always checksummed (<= 3% of the text, a few ms per 100
+            # MB): a damaged entry could give a wrong count that no cheap invariant rules out
+            full = full or name == "tetra_rows"
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
@@ -643,6 +826,15 @@ class Shard:
         # arrays plus, for a format 1.0 shard, its starts Elias-Fano encoded in memory
         self.kernel_arrays, self.kernel_params = kernel_arrays, kernel_params
         self.fm = FMShard(kernel_arrays, kernel_params)
+        if "tetra_rows" in arrays:
+            # the 4/5-gram table (its file always checksummed above): its invariants (flags,
+            # empty slots, keys in their buckets, once, no separator, rows inside the pair
+            # and triple tables' ranges of their first bytes), ~2 ms per 100 MB of text; with
+            # verify=True also every entry against a backward search (~0.1 s per 100 MB)
+            _check(self.fm.tetra_structure_errors() == 0, "4/5-gram table structure", self.path)
+            if verify is True:
+                _check(self.fm.tetra_check() == 0, "4/5-gram table rows (backward search)",
+                       self.path)
         self.n_docs = p["n_docs"]
         self.num_bytes = p["num_bytes"]
         self._doc_starts: Optional[np.ndarray] = None
@@ -818,6 +1010,10 @@ class Shard:
             _check(bool(np.all(t[:, :, 1:] >= t[:, :, :-1]))
                    and bool(np.all(t >= cb[:, None, None])) and bool(np.all(t <= ce[:, None, None])),
                    "triple table", sp)
+        if "tetra_rows" in a:
+            tt = a["tetra_rows"]
+            _check("tri_rows" in a and tt.shape[0] > 0 and tt.shape[0] % TETRA_WORDS == 0
+                   and tt.shape[0] // TETRA_WORDS < (1 << 32), "4/5-gram table size", sp)
         kernel_params = dict(p)
         if p["doc_starts_encoding"] == "plain":
             ds = a["doc_starts"]

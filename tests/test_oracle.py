@@ -73,6 +73,11 @@ def patterns_for(docs, data):
             i = data.draw(st.integers(0, len(t) - 1))
             j = data.draw(st.integers(i + 1, min(len(t), i + 12)))
             pats.append(t[i:j])
+    for _ in range(3):                          # exactly 4 bytes: one 4-gram table lookup
+        d = data.draw(st.integers(0, len(docs) - 1))
+        if len(docs[d]) >= 4:
+            i = data.draw(st.integers(0, len(docs[d]) - 4))
+            pats.append(docs[d][i:i + 4])
     for a, b in zip(docs, docs[1:]):           # would match only across a boundary
         if a and b:
             pats.append(a[-2:] + b[:2])
@@ -83,15 +88,19 @@ def patterns_for(docs, data):
 
 
 @pytest.fixture(params=[("fast", 16, False), ("fast", 3, "triples"), ("fast", 6, False),
+                        ("fast", 3, "tetra"), ("fast", 16, "tetra-few"),
                         ("small", 18, True), ("small", 3, False)],
                 ids=["fast-blocks64k", "fast-blocks8-pairs-triples", "fast-blocks64",
+                     "fast-blocks8-4grams", "fast-blocks64k-4grams-few-buckets",
                      "small-blocks256k-pairs", "small-blocks8"])
 def block_shift(request, monkeypatch):
     """Build profile, wavelet-tree block size and pair table of byte shards: the defaults,
     and tiny blocks so that small corpora span many blocks (block boundaries inside
     ranges, absent symbols...).  "small" stores the tree bits RRR-compressed; "pairs"
     forces the 2-byte pair table, which only large shards get by default, and "triples"
-    the 3-byte table too (large shards of few distinct bytes).  "small-blocks8" also puts
+    the 3-byte table too (large shards of few distinct bytes); "tetra" adds the lossy 4-gram
+    table with about one bucket per text byte, "tetra-few" with one per 32 bytes (buckets of
+    colliding 4-grams, only the 5 most frequent of each kept).  "small-blocks8" also puts
     every RRR line in its own superblock."""
     import fmindex.shard
     profile, shift, pairs = request.param
@@ -99,11 +108,14 @@ def block_shift(request, monkeypatch):
     monkeypatch.setattr(fmindex.shard, "SMALL_BLOCK_SHIFT", shift)
     if pairs:
         monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
-    if pairs == "triples":
+    if pairs in ("triples", "tetra", "tetra-few"):
         monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     if profile == "small" and shift < 8:
         # compact RRR lines: one superblock per line, so that ranges cross superblocks
         monkeypatch.setattr(fmindex.shard, "RRR_SUPER_SHIFT", 0)
+    # 4-gram buckets: fraction * N / 64 (none below one)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION",
+                        {"tetra": 64.0, "tetra-few": 2.0}.get(pairs, 0.0))
     monkeypatch.setitem(_PROFILE, "profile", profile)
     monkeypatch.setitem(_PROFILE, "pairs", pairs)
     return shift
@@ -120,8 +132,12 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     pair_name = "pair_dense_rows" if _PROFILE["profile"] == "small" else "pair_rows"
     assert (pair_name in idx.shards[0].arrays) == bool(_PROFILE["pairs"])
     assert ({"pair_rows", "pair_dense_rows"} - {pair_name}).isdisjoint(idx.shards[0].arrays)
-    assert ("tri_rows" in idx.shards[0].arrays) == (_PROFILE["pairs"] == "triples"
-                                                    and any(len(d) for d in docs))
+    arrays = idx.shards[0].arrays
+    assert ("tri_rows" in arrays) == (_PROFILE["pairs"] in ("triples", "tetra", "tetra-few")
+                                      and any(len(d) for d in docs))
+    n = sum(map(len, docs)) + len(docs)
+    assert ("tetra_rows" in arrays) == ("tri_rows" in arrays and (
+        _PROFILE["pairs"] == "tetra" or (_PROFILE["pairs"] == "tetra-few" and n >= 32)))
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):

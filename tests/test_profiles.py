@@ -496,13 +496,6 @@ def test_small_sampling_layouts_agree_and_ef_is_smaller(tmp_path, monkeypatch):
     old.close()
 
 
-def _find_all(t: bytes, p: bytes):
-    i = t.find(p)
-    while i >= 0:
-        yield i
-        i = t.find(p, i + 1)
-
-
 @pytest.mark.parametrize("value", [0, 4097, 128])
 def test_bad_metadata_block_size_is_refused(tmp_path, value):
     docs = [f"doc {i}".encode() for i in range(300)]
@@ -513,3 +506,210 @@ def test_bad_metadata_block_size_is_refused(tmp_path, value):
     path.write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError):
         fmindex.open(tmp_path / "i", verify=False)
+
+
+def _tetra_lookup(sh, p: bytes):
+    """(first row, count, bytes answered) of the longest suffix of p (5 or 4 bytes) held by
+    the shard's 4/5-gram table, or None (a Python mirror of fm_tetra_range)."""
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS, tetra_hash
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    k = int.from_bytes(p[-4:], "big")
+    b = int(tetra_hash(np.array([k], dtype=np.uint32), t.shape[0])[0])
+    got = None
+    for i in range(TETRA_SLOTS):
+        w = int(t[b, 2 * TETRA_SLOTS + i])
+        if int(t[b, i]) != k or not w:
+            continue
+        if (int(t[b, TETRA_WORDS - 1]) >> i) & 1:
+            if len(p) >= 5 and w >> 24 == p[-5]:
+                return int(t[b, TETRA_SLOTS + i]), w & 0xFFFFFF, 5
+        elif got is None:
+            got = int(t[b, TETRA_SLOTS + i]), w, 4
+    return got
+
+
+def _tetra_entries(sh) -> dict:
+    """Every string the 4/5-gram table holds -> its count."""
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    out = {}
+    for b, i in zip(*np.nonzero(t[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS])):
+        key, w = int(t[b, i]).to_bytes(4, "big"), int(t[b, 2 * TETRA_SLOTS + i])
+        if (int(t[b, TETRA_WORDS - 1]) >> i) & 1:
+            out[bytes([w >> 24]) + key] = w & 0xFFFFFF
+        else:
+            out[key] = w
+    return out
+
+
+@pytest.mark.parametrize("fraction", [0.03, 0.5, 64.0])
+def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
+    """The lossy 4/5-gram table (fast large byte shards; forced here at a few bucket counts:
+    a handful of crowded buckets, where most strings are dropped, up to one per text byte)
+    gives the text's counts, ranges and occurrences for patterns it holds and for those it
+    dropped: every length around 4 and 5, a 5th-last byte other than the stored ones, the
+    separator's neighbours, absent bytes."""
+    import fmindex.shard
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
+    sh = idx.shards[0]
+    text = b"".join(docs)
+    n_text = len(text) + len(docs)
+    t = sh.arrays["tetra_rows"].reshape(-1, TETRA_WORDS)
+    assert t.shape[0] == int(fraction * n_text) // 64
+    used = t[:, 2 * TETRA_SLOTS:3 * TETRA_SLOTS] > 0
+    grams = {}
+    for n in (4, 5):
+        for d in docs:
+            for i in range(len(d) - n + 1):
+                grams[d[i:i + n]] = grams.get(d[i:i + n], 0) + 1
+    # every stored string occurs, with its count; crowded buckets dropped some
+    stored = _tetra_entries(sh)
+    s4 = [g for g in stored if len(g) == 4]
+    s5 = [g for g in stored if len(g) == 5]
+    assert s4 and s5 and all(grams.get(g) == c for g, c in stored.items())
+    assert all(g[1:] in stored for g in s5)        # a 5-gram only with its 4-gram
+    n4 = sum(len(g) == 4 for g in grams)
+    if fraction < 1:
+        assert used.mean() > 0.9 and len(s4) < n4
+        # the most frequent 4-grams are kept first
+        top = sorted((g for g in grams if len(g) == 4), key=lambda g: -grams[g])[:10]
+        assert sum(g in stored for g in top) >= 8
+    else:                                   # room for nearly every 4-gram (5-grams compete)
+        assert len(s4) > 0.95 * n4
+    rng = np.random.default_rng(4)
+    pats = [b"the ", b" the", b"whal", b"Ahab", b"\xff\xfe\xfd\xfc", b"qqqq", b"e.\n\n",
+            b".\n\nT", docs[0][-4:], docs[1][:4], docs[0][-2:] + docs[1][:2], b"zzzz",
+            b"\xfe" + s4[0], s4[0][:3] + b"\xfe"]
+    pats += sorted(s4)[:30] + sorted(s5)[:30]
+    pats += [bytes([(g[0] + 1) % 256]) + g[1:] for g in sorted(s5)[:30]]   # another 5th-last
+    pats += [b"x" + g for g in sorted(s5)[:10]] + [b"the" + g for g in sorted(s4)[:10]]
+    pats += [g for g in grams if g not in stored][:40]
+    for _ in range(300):
+        i = int(rng.integers(0, len(text) - 12))
+        pats.append(text[i:i + int(rng.integers(3, 12))])
+    pats += [bytes(rng.integers(0, 256, 4, dtype=np.uint8)) for _ in range(30)]
+    pats += [p[:2] + b"\xfe" + p[3:] for p in pats[:30] if len(p) >= 4]    # an absent byte
+    hits = [_tetra_lookup(sh, p) for p in pats if len(p) >= 4]
+    assert sum(h is not None and h[2] == 5 for h in hits) >= 30
+    assert sum(h is not None and h[2] == 4 for h in hits) >= 30
+    if fraction < 1:                        # strings that occur but were dropped
+        assert any(len(p) == 4 and _tetra_lookup(sh, p) is None and grams.get(p) for p in pats)
+    for p in pats:
+        want = sum(_overlapping(d, p) for d in docs)
+        assert idx.count(p) == want, p
+        start, cnt = sh.fm.search(p)
+        assert cnt == want, p
+        h = _tetra_lookup(sh, p) if len(p) >= 4 else None
+        if h is not None and len(p) == h[2]:
+            assert (start, cnt) == h[:2], p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    for p in pats[:120]:
+        occ = sorted((d, o) for d, doc in enumerate(docs) for o in _find_all(doc, p))
+        assert [tuple(x) for x in idx.locate(p).tolist()] == occ, p
+    assert sh.fm.tetra_check() == 0
+    idx.close()
+    # the small profile has no table
+    small = fmindex.build(Documents(docs), tmp_path / "qs", progress=False, profile="small")
+    assert "tetra_rows" not in small.shards[0].arrays
+    small.close()
+
+
+def _find_all(doc: bytes, p: bytes) -> list:
+    out, i = [], doc.find(p)
+    while i >= 0:
+        out.append(i)
+        i = doc.find(p, i + 1)
+    return out
+
+
+def test_tetra_table_damage(tmp_path, monkeypatch):
+    """A damaged 4/5-gram table is refused in every verify mode (the file is always
+    checksummed); a table rewritten with a valid checksum but a wrong range is refused by
+    its invariants (rows outside the triple table's), or, if they still hold, by the
+    backward-search check of verify=True.  A shard without the table still opens."""
+    import fmindex.format as fmt
+    import fmindex.shard
+    from fmindex.shard import TETRA_SLOTS, TETRA_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
+    sd = tmp_path / "q" / SHARD
+    good = np.array(fmindex.open(tmp_path / "q").shards[0].arrays["tetra_rows"])
+
+    def reopen_with(table, verify):
+        dst = tmp_path / f"d{reopen_with.n}"
+        reopen_with.n += 1
+        shutil.copytree(tmp_path / "q", dst)
+        entry = fmt.write_array(dst / SHARD / "tetra_rows.arr", "tetra_rows", table)
+        man = json.loads((dst / SHARD / "shard.json").read_text())
+        man["files"]["tetra_rows"] = entry
+        fmt.write_json(dst / SHARD / "shard.json", man)
+        return fmindex.open(dst, verify=verify)
+    reopen_with.n = 0
+
+    # flipped bytes: refused by the checksum, whatever the verify mode
+    raw = bytearray((sd / "tetra_rows.arr").read_bytes())
+    raw[64 + 4 * (2 * TETRA_SLOTS)] ^= 1                   # bucket 0's first count
+    dst = tmp_path / "flip"
+    shutil.copytree(tmp_path / "q", dst)
+    (dst / SHARD / "tetra_rows.arr").write_bytes(bytes(raw))
+    for verify in (False, "auto", True):
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=verify)
+    # valid checksums: a count one too large breaks the range invariants or the exact check
+    t = good.copy().reshape(-1, TETRA_WORDS)
+    t[0, 2 * TETRA_SLOTS] += 1
+    with pytest.raises(CorruptIndexError, match="gram table"):
+        reopen_with(t.reshape(-1), True)
+    # a first row moved inside its triple's range (count shrunk): only the exact check sees it
+    t = good.copy().reshape(-1, TETRA_WORDS)
+    b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                if t[b, 2 * TETRA_SLOTS + j] >= 2)
+    t[b, TETRA_SLOTS + j] += 1
+    t[b, 2 * TETRA_SLOTS + j] -= 1
+    reopen_with(t.reshape(-1), "auto").close()
+    with pytest.raises(CorruptIndexError, match="backward search"):
+        reopen_with(t.reshape(-1), True)
+    # a key moved to another bucket, a key with the separator, a duplicate key, a nonzero
+    # empty slot: structural
+    sep = fmindex.open(tmp_path / "q").shards[0].params["sep"]
+    for damage in ("bucket", "sep", "dup", "empty", "rows", "flag"):
+        t = good.copy().reshape(-1, TETRA_WORDS)
+        if damage == "rows":                        # a first row outside the string's pair
+            b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                        if t[b, TETRA_SLOTS + j] > 1000)
+            t[b, TETRA_SLOTS + j] = 1
+        elif damage == "flag":                      # a 4-gram entry marked as a 5-gram
+            b, j = next((b, j) for b in range(t.shape[0]) for j in range(TETRA_SLOTS)
+                        if t[b, 2 * TETRA_SLOTS + j] and not (t[b, 15] >> j) & 1)
+            t[b, 15] |= 1 << j
+        elif damage == "bucket":
+            t[[0, 1]] = t[[1, 0]]
+        elif damage == "sep":
+            t[0, 0] = (int(t[0, 0]) & 0xFFFFFF00) | sep
+        elif damage == "dup":                       # slot 1 := slot 0, flag included
+            t[0, [1, 6, 11]] = t[0, [0, 5, 10]]
+            t[0, 15] = (int(t[0, 15]) & ~2) | ((int(t[0, 15]) & 1) << 1)
+        else:                                       # a flag beyond the slots
+            t[0, 15] |= 1 << TETRA_SLOTS
+        with pytest.raises(CorruptIndexError, match="gram table"):
+            reopen_with(t.reshape(-1), False)
+    # no table at all (a shard of an older build): opens and answers through the triples
+    dst = tmp_path / "none"
+    shutil.copytree(tmp_path / "q", dst)
+    man = json.loads((dst / SHARD / "shard.json").read_text())
+    man["extra_arrays"].remove("tetra_rows")
+    del man["files"]["tetra_rows"]
+    fmt.write_json(dst / SHARD / "shard.json", man)
+    (dst / SHARD / "tetra_rows.arr").unlink()
+    with fmindex.open(dst, verify=True) as idx:
+        assert "tetra_rows" not in idx.shards[0].arrays
+        for p in (b"the ", b"whale", b"Ahab", b"zzzz"):
+            assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
