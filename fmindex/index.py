@@ -41,8 +41,10 @@ Pattern = Union[str, bytes, bytearray, memoryview]
 
 def as_pattern(pattern: Pattern) -> bytes:
     """str -> UTF-8 bytes; bytes-like -> bytes.  Raises PatternError on anything else."""
-    if isinstance(pattern, bytes):
+    if type(pattern) is bytes:
         b = pattern
+    elif isinstance(pattern, bytes):    # a subclass: the kernels take exactly bytes
+        b = bytes(pattern)
     elif isinstance(pattern, str):
         try:
             b = pattern.encode("utf-8")
