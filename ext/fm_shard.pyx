@@ -84,6 +84,15 @@ def pattern_refs(patterns, uint64_t max_len):
     return r
 
 
+#: count_many uses threads from this many pattern symbols on.  Waking the passive OpenMP worker
+#: costs ~50-100 us (design.md §4), and a symbol ~60 ns of one thread: with 16-byte patterns,
+#: fresh ones each call, 2 threads were 0.86x one at 128 patterns, 1.00x at 256, 1.36x at 512
+cdef enum:
+    PARALLEL_MIN_SYMBOLS = 4096
+
+COUNT_PARALLEL_MIN_SYMBOLS = PARALLEL_MIN_SYMBOLS       # for tests: batches below run on 1 thread
+
+
 cdef void _count_run(const fm_shard_t *fm, const symbol_t **pats, const symbol_t *buf,
                      const int64_t *offsets, Py_ssize_t n, int64_t total, int64_t *out,
                      int num_threads) noexcept nogil:
@@ -94,7 +103,7 @@ cdef void _count_run(const fm_shard_t *fm, const symbol_t **pats, const symbol_t
     cdef uint64_t claimed = 0
     cdef uint64_t *claim = &claimed
     cdef int k
-    if num_threads <= 1 or n < 2 * CLAIM:
+    if num_threads <= 1 or n < 2 * CLAIM or offsets[n] - offsets[0] < PARALLEL_MIN_SYMBOLS:
         fm_count_batch_at(fm, pats, buf, offsets, <uint64_t>n, total, out, NULL)
         return
     for k in prange(num_threads, schedule="static", chunksize=1, num_threads=num_threads):

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fmindex
-from fmindex._fm_shard import pattern_refs
+from fmindex._fm_shard import COUNT_PARALLEL_MIN_SYMBOLS, pattern_refs
 from fmindex.corpus import Documents
 from fmindex.errors import PatternError
 from fmindex.index import MAX_PATTERN_BYTES
@@ -65,6 +65,13 @@ def _check(idx, pats, expect=None):
         got = idx.count_many(pats, num_threads=nt)
         assert got.dtype == np.int64 and got.shape == (len(pats),)
         assert got.tolist() == want, nt
+    # repeated up to the size from which 2 threads share the batch
+    size = sum(len(_as_bytes(p)) for p in pats)
+    if pats and size < COUNT_PARALLEL_MIN_SYMBOLS:
+        k = COUNT_PARALLEL_MIN_SYMBOLS // max(size, 1) + 1
+        if len(pats) * k <= 20_000:
+            more = type(pats)(list(pats) * k)
+            assert idx.count_many(more, num_threads=2).tolist() == want * k
     return want
 
 
@@ -134,9 +141,11 @@ def test_edge_lists(index):
 
 
 def test_every_chunk_is_counted(index):
-    """Hits only (a skipped pattern would stay 0), at sizes around any chunking."""
+    """Hits only (a skipped pattern would stay 0), at sizes around any chunking; 70-byte
+    patterns, so that 64 of them are enough for 2 threads."""
     idx, docs = index
-    hits = [d[i:i + 5] for d in docs if len(d) > 20 for i in (0, 7, 13)]
+    assert 64 * 70 >= COUNT_PARALLEL_MIN_SYMBOLS
+    hits = [d[i:i + 70] for d in docs if len(d) > 120 for i in (0, 7, 13)]
     assert all(idx.count(p) > 0 for p in hits)
     rng = random.Random(1)
     for n in (1, 2, 31, 32, 63, 64, 65, 127, 255, 256, 257, 513, 1000, 3001, 6001):
@@ -189,8 +198,9 @@ def test_list_mutated_while_counting(index):
     with equal copies (freeing the originals) and appending / removing items while
     count_many runs without the GIL changes no answer."""
     idx, docs = index
-    base = [d[i:i + 6] for d in docs if len(d) > 40 for i in (0, 9, 21)][:400]
+    base = [d[i:i + 12] for d in docs if len(d) > 40 for i in (0, 9, 21)][:400]
     base += [b"alpha", b"\x00\x01", b"", "the of"]
+    assert sum(map(len, base)) >= COUNT_PARALLEL_MIN_SYMBOLS      # 2 threads share it
     want = [idx.count(p) for p in base]
     pats = list(base)
     stop = threading.Event()
