@@ -49,7 +49,9 @@ def main() -> None:
     print(f"| m = {args.length}, {args.n} patterns | µs / pattern | speed-up |")
     print("|---|--:|--:|")
     for k, v in res.items():
-        print(f"| {k} | {np.median(v):.2f} | {base / np.median(v):.2f}x |")
+        print(f"| {k} | {np.median(v):.3f} | {base / np.median(v):.2f}x |")
+    one, two = np.median(res["count_many, 1 thread"]), np.median(res["count_many, 2 threads"])
+    print(f"\ncount_many 2 threads / 1 thread throughput: {one / two:.3f}x")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ Kärkkäinen et al.'s and Heng Li's interleaved BWT searches).
 
   fm_locate_batch   text positions of many rows (one walk per row)
   fm_extract_batch  text of [lo, hi): one walk per ISA-sample interval
-  fm_count_batch    backward searches of many patterns (one walk per pattern)
+  fm_count_batch    backward searches of many patterns (one walk per pattern); _at: patterns
+                    read in place, threads sharing one batch through a claim counter
 All are noexcept nogil and allocate nothing but their stack.
 """
 from libc.stdint cimport uint64_t, int64_t, uint32_t, int32_t, uint8_t
@@ -377,11 +378,46 @@ cdef inline bint _search_level(const fm_shard_t *fm, _search_t *q) noexcept nogi
     return not _search_next_symbol(fm, q)
 
 
-cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const int64_t *offsets,
-                                uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
-    """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
+cdef extern from *:
+    """
+    static inline unsigned long long fm_fetch_add(unsigned long long *p, unsigned long long v) {
+        return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+    }
+    """
+    unsigned long long fm_fetch_add(unsigned long long *p, unsigned long long v) noexcept nogil
+
+
+cdef enum:
+    CLAIM = 32      # patterns a thread takes from a shared counter at a time
+
+
+cdef inline bint _claim(uint64_t *claim, uint64_t n, uint64_t *nxt, uint64_t *lim) noexcept nogil:
+    """Take the next CLAIM patterns of a batch shared by threads: [nxt, lim); False when the
+    batch is exhausted (or not shared: ``claim`` NULL)."""
+    cdef uint64_t k
+    if claim == NULL or nxt[0] >= n:
+        return False
+    k = fm_fetch_add(<unsigned long long *>claim, CLAIM)
+    if k >= n:
+        nxt[0] = n                  # exhausted: no more atomics on the shared line
+        lim[0] = n
+        return False
+    nxt[0] = k
+    lim[0] = k + CLAIM if k + CLAIM < n else n
+    return True
+
+
+cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, const symbol_t *buf,
+                                   const int64_t *offsets, uint64_t n, int64_t empty_count,
+                                   int64_t *out, uint64_t *claim) noexcept nogil:
+    """out[k] = occurrences of pattern k, LANES searches interleaved.  Pattern k is
+    buf[offsets[k]:offsets[k+1]], or, when ``pats`` is not NULL, the offsets[k+1] - offsets[k]
+    symbols at pats[k], read in place (buf unused): scattered patterns need no copy.
+    With ``claim`` not NULL, threads share the batch: each call takes CLAIM patterns at a time
+    from the counter *claim (0 at the start), refilling its lanes until all n are taken, so
+    every thread drains its lanes once, at the end, and they finish within a few patterns."""
     cdef _search_t lanes[LANES]
-    cdef uint64_t nxt = 0, got
+    cdef uint64_t nxt = 0, got, lim = n if claim == NULL else 0
     cdef int active = 0, l
     cdef _search_t *q
     for l in range(LANES):
@@ -390,13 +426,13 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
         # fill idle lanes
         for l in range(LANES):
             q = &lanes[l]
-            while q.slot < 0 and nxt < n:
+            while q.slot < 0 and (nxt < lim or _claim(claim, n, &nxt, &lim)):
                 if symbol_t is uint8_t:
-                    q.p = buf + offsets[nxt]
+                    q.p = pats[nxt] if pats != NULL else buf + offsets[nxt]
                     q.p32 = NULL
                 else:
                     q.p = NULL
-                    q.p32 = buf + offsets[nxt]
+                    q.p32 = pats[nxt] if pats != NULL else buf + offsets[nxt]
                 q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
                 q.slot = <int64_t>nxt
                 nxt += 1
@@ -434,3 +470,9 @@ cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const
                 out[q.slot] = <int64_t>(q.e - q.s)
                 q.slot = -1
                 active -= 1
+
+
+cdef inline void fm_count_batch(const fm_shard_t *fm, const symbol_t *buf, const int64_t *offsets,
+                                uint64_t n, int64_t empty_count, int64_t *out) noexcept nogil:
+    """out[k] = occurrences of buf[offsets[k]:offsets[k+1]], LANES searches interleaved."""
+    fm_count_batch_at(fm, <const symbol_t **>NULL, buf, offsets, n, empty_count, out, NULL)

@@ -9,16 +9,106 @@ import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
                       fm_extract, fm_doc_bounds, fm_doc_of, fm_tetra_bucket, TETRA_SLOTS,
                       TETRA_WORDS, TETRA_COUNT_BITS, fm_tri_range)
-from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch
+from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
 
 cnp.import_array()
+
+cdef extern from "Python.h":
+    # borrowed-reference forms, for the pointer-collecting loop of pattern_refs
+    PyObject *_tuple_item "PyTuple_GET_ITEM"(object t, Py_ssize_t i)
+    bint _is_bytes "PyBytes_CheckExact"(PyObject *o)
+    bint _is_str "PyUnicode_CheckExact"(PyObject *o)
+    bint _is_compact_ascii "PyUnicode_IS_COMPACT_ASCII"(PyObject *o)
+    char *_bytes_data "PyBytes_AS_STRING"(PyObject *o)
+    Py_ssize_t _bytes_size "PyBytes_GET_SIZE"(PyObject *o)
+    void *_str_data "PyUnicode_DATA"(PyObject *o)
+    Py_ssize_t _str_length "PyUnicode_GET_LENGTH"(PyObject *o)
+
+cdef class PatternRefs:
+    """Byte patterns the count kernels read where they are: each one's data pointer, and
+    offsets[k] = total length of patterns 0 .. k - 1.  Built by :func:`pattern_refs`; holds a
+    tuple of the pattern objects (immutable bytes / str), so the pointers stay valid while it
+    lives, whatever the caller does to its list meanwhile."""
+    cdef object keep
+    cdef const uint8_t **ptrs
+    cdef int64_t *offsets
+    cdef readonly Py_ssize_t n
+
+    def __dealloc__(self):
+        free(self.ptrs)
+        free(self.offsets)
+
+    def __len__(self):
+        return self.n
+
+
+def pattern_refs(patterns, uint64_t max_len):
+    """PatternRefs of a list or tuple whose items are all exactly ``bytes`` or ASCII ``str``
+    (its bytes are its UTF-8), each of at most ``max_len`` bytes; None otherwise (the caller
+    then converts and copies).  About 2 ns per pattern: no Python call per item."""
+    if type(patterns) is not list and type(patterns) is not tuple:
+        return None
+    cdef tuple t = tuple(patterns)
+    cdef Py_ssize_t n = len(t), i
+    cdef PyObject *o
+    cdef int64_t m, total = 0
+    cdef PatternRefs r = PatternRefs.__new__(PatternRefs)
+    r.keep = t
+    r.ptrs = <const uint8_t **>malloc(max(n, 1) * sizeof(uint8_t *))
+    r.offsets = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    if r.ptrs == NULL or r.offsets == NULL:
+        raise MemoryError()
+    r.offsets[0] = 0
+    for i in range(n):
+        o = _tuple_item(t, i)
+        if _is_bytes(o):
+            r.ptrs[i] = <const uint8_t *>_bytes_data(o)
+            m = _bytes_size(o)
+        elif _is_str(o) and _is_compact_ascii(o):
+            r.ptrs[i] = <const uint8_t *>_str_data(o)
+            m = _str_length(o)
+        else:
+            return None
+        if <uint64_t>m > max_len:
+            return None
+        total += m
+        r.offsets[i + 1] = total
+    r.n = n
+    return r
+
+
+#: count_many uses threads from this many pattern symbols on.  Waking the passive OpenMP worker
+#: costs ~50-100 us (design.md §4), and a symbol ~60 ns of one thread: with 16-byte patterns,
+#: fresh ones each call, 2 threads were 0.86x one at 128 patterns, 1.00x at 256, 1.36x at 512
+cdef enum:
+    PARALLEL_MIN_SYMBOLS = 4096
+
+COUNT_PARALLEL_MIN_SYMBOLS = PARALLEL_MIN_SYMBOLS       # for tests: batches below run on 1 thread
+
+
+cdef void _count_run(const fm_shard_t *fm, const symbol_t **pats, const symbol_t *buf,
+                     const int64_t *offsets, Py_ssize_t n, int64_t total, int64_t *out,
+                     int num_threads) noexcept nogil:
+    """out[k] = count of pattern k (fm_count_batch_at).  With num_threads > 1 every thread
+    runs one kernel call over the whole batch, taking CLAIM patterns at a time from a shared
+    counter: one lane drain per thread, at the end, and the threads finish within a few
+    patterns of each other, whichever starts late or runs slower."""
+    cdef uint64_t claimed = 0
+    cdef uint64_t *claim = &claimed
+    cdef int k
+    if num_threads <= 1 or n < 2 * CLAIM or offsets[n] - offsets[0] < PARALLEL_MIN_SYMBOLS:
+        fm_count_batch_at(fm, pats, buf, offsets, <uint64_t>n, total, out, NULL)
+        return
+    for k in prange(num_threads, schedule="static", chunksize=1, num_threads=num_threads):
+        fm_count_batch_at(fm, pats, buf, offsets, <uint64_t>n, total, out, claim)
 
 
 cdef uint64_t _tetra_bucket_errors(const fm_shard_t *loc, const uint32_t *bk, uint64_t b,
@@ -167,24 +257,26 @@ cdef class FMShard:
             return out
         cdef int64_t[::1] o = out
         cdef const symbol_t *base = &buf[0] if buf.shape[0] else NULL
-        cdef uint64_t sp, m
         cdef int64_t total = <int64_t>self.num_bytes
         for i in range(n):
             if offsets[i] < 0 or offsets[i + 1] < offsets[i] or offsets[i + 1] > buf.shape[0]:
                 raise ValueError("pattern offsets out of range")
-        if num_threads < 1:
-            num_threads = 1
-        cdef Py_ssize_t chunk = 256, n_chunks = (n + chunk - 1) // chunk, k, lo, hi
-        if num_threads == 1 or n_chunks == 1:
-            with nogil:
-                fm_count_batch(&self.fm, base, &offsets[0], n, total, &o[0])
+        with nogil:
+            _count_run(&self.fm, <const symbol_t **>NULL, base, &offsets[0], n, total, &o[0],
+                       num_threads)
+        return out
+
+    def count_refs(self, PatternRefs refs not None, int num_threads=1):
+        """Counts (int64 array) of byte patterns read in place (:func:`pattern_refs`).
+        GIL released."""
+        cdef Py_ssize_t n = refs.n
+        out = np.zeros(n, dtype=np.int64)
+        if n == 0:
             return out
-        for k in prange(n_chunks, nogil=True, schedule="dynamic", num_threads=num_threads):
-            lo = k * chunk
-            hi = lo + chunk
-            if hi > n:
-                hi = n
-            fm_count_batch(&self.fm, base, &offsets[lo], hi - lo, total, &o[lo])
+        cdef int64_t[::1] o = out
+        with nogil:
+            _count_run(&self.fm, refs.ptrs, <const uint8_t *>NULL, refs.offsets, n,
+                       <int64_t>self.num_bytes, &o[0], num_threads)
         return out
 
     def pair_rows_table(self):

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import format as fmt
 from .errors import CorruptIndexError, IndexFormatError, PatternError
-from ._fm_shard import count_shards
+from ._fm_shard import count_shards, pattern_refs
 from .shard import COMPONENTS, Shard
 
 INDEX_KIND = "fmindex"
@@ -41,8 +41,10 @@ Pattern = Union[str, bytes, bytearray, memoryview]
 
 def as_pattern(pattern: Pattern) -> bytes:
     """str -> UTF-8 bytes; bytes-like -> bytes.  Raises PatternError on anything else."""
-    if isinstance(pattern, bytes):
+    if type(pattern) is bytes:
         b = pattern
+    elif isinstance(pattern, bytes):    # a subclass: the kernels take exactly bytes
+        b = bytes(pattern)
     elif isinstance(pattern, str):
         try:
             b = pattern.encode("utf-8")
@@ -246,10 +248,24 @@ class Index:
     def count_many(self, patterns: Union[Sequence[Pattern], Iterable[Pattern]],
                    num_threads: Optional[int] = None) -> np.ndarray:
         """Counts of many patterns (numpy int64), computed in parallel without the GIL."""
-        buf, offsets = pack_patterns(patterns)
+        # a list or tuple of bytes / ASCII str is read in place (pointers to the objects'
+        # data, no copy); anything else is converted and packed into one buffer
+        refs = pattern_refs(patterns, MAX_PATTERN_BYTES)
+        if refs is not None:
+            n_pat = len(refs)
+
+            def one(fm, nt):
+                return fm.count_refs(refs, nt)
+        else:
+            buf, offsets = pack_patterns(patterns)
+            n_pat = offsets.shape[0] - 1
+
+            def one(fm, nt):
+                return fm.count_many(buf, offsets, nt)
         nt = num_threads or self.num_threads
-        out = np.zeros(offsets.shape[0] - 1, dtype=np.int64)
-        n_pat = offsets.shape[0] - 1
+        if len(self._fms) == 1:
+            return one(self._fms[0], nt)
+        out = np.zeros(n_pat, dtype=np.int64)
         if len(self.shards) >= 2 and nt >= 2 and n_pat >= 16:
             # many shards: one thread per group of shards, each shard's batch in one
             # nogil call (an OpenMP team per shard costs more than it gains)
@@ -259,7 +275,7 @@ class Index:
             def run(g):
                 acc = np.zeros(n_pat, dtype=np.int64)
                 for fm in g:
-                    acc += fm.count_many(buf, offsets, 1)
+                    acc += one(fm, 1)
                 return acc
 
             if self._pool is None or self._pool._max_workers < ng:
@@ -269,8 +285,8 @@ class Index:
             for acc in self._pool.map(run, groups):
                 out += acc
             return out
-        for sh in self.shards:
-            out += sh.fm.count_many(buf, offsets, nt)
+        for fm in self._fms:
+            out += one(fm, nt)
         return out
 
     def locate(self, pattern: Pattern, limit: Optional[int] = None) -> np.ndarray:

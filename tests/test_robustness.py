@@ -1076,6 +1076,19 @@ def test_bytes_like_patterns(text_index):
         assert idx.count_many([p, b, bytearray(b), memoryview(b)]).tolist() == [want] * 4
 
 
+def test_bytes_subclass_patterns(text_index):
+    """A bytes subclass is a bytes pattern for every entry point (the kernels take exactly
+    bytes: as_pattern converts it)."""
+    class B(bytes):
+        pass
+    idx, docs = text_index
+    for p in [b"alpha", "héllo".encode(), b"the of", b"zzz"]:
+        want = oracle_count(docs, p)
+        assert idx.count(B(p)) == want
+        assert [tuple(r) for r in idx.locate(B(p)).tolist()] == oracle_locate(docs, p)
+        assert idx.count_many([B(p), p]).tolist() == [want, want]
+
+
 def test_invalid_utf8_bytes_in_a_text_index(text_index):
     """Fragments of multi-byte characters are valid byte patterns."""
     idx, docs = text_index
