@@ -25,22 +25,18 @@ ctypedef struct fm_shard_t:
     uint64_t r0                # row holding the virtual $ (stored as sep)
     uint64_t n_rows            # N + 1
     uint64_t sa_rate           # text-order SA sampling rate
-    sampled_rows_t sampled     # which rows carry an SA sample ("blocks" encoding) ...
-    ef_t sampled_ef            # ... or their Elias-Fano sequence ("elias_fano" encoding)
-    bint sampled_is_ef
-    uint64_t sampled_first     # elias_fano: the first marked row
+    sampled_rows_t sampled     # which rows carry an SA sample ("blocks" encoding), or
+                               # see sampled_ef
     packed_t sa_samples        # (p / sa_rate) of each sampled row, in row order
     uint64_t isa_rate          # ISA sampling rate
     packed_t isa_samples       # row of position k * isa_rate, or (isa_is_rank) the rank
-    bint isa_is_rank           # of that row among the marked rows (its SA sample's number)
+                               # of that row among the marked rows (its SA sample's number)
     packed_t doc_end_rows      # row of the separator ending document d, minus doc_end_base
     uint64_t doc_end_base      # C[sep] (the separators' rows are C[sep] .. C[sep] + n_docs - 1)
     ef_t doc_starts            # Elias-Fano: (n_docs + 1) starts of the documents in T; last = N
     uint64_t n_docs
     const uint32_t *pair_rows  # byte shards: (256 * 257,) rows of 2-byte prefixes, or NULL;
                                # with pair_map: (nz * (nz + 1),) over the bytes that occur
-    const uint16_t *pair_map   # (256,) dense id of each byte that occurs (PAIR_ABSENT: none)
-    uint64_t pair_nz           # bytes that occur (the separator included, if a byte)
     const uint32_t *tri_rows   # byte shards of a small alphabet: rows of 3-byte prefixes
     const uint16_t *tri_map    # (2 * 256,) ids of bytes as first/second (K frequent ones)
                                # and as third symbol (all, byte order); TRI_ABSENT: none
@@ -49,6 +45,14 @@ ctypedef struct fm_shard_t:
     const uint32_t *tetra      # fast byte shards: lossy 4/5-gram table, TETRA_WORDS u32 per
                                # 64-byte bucket (keys, first rows, counts, flags), or NULL
     uint64_t tetra_nb          # its buckets
+    # format 1.2 (profile "small"); after the fields of the fast paths, whose offsets and
+    # cache lines they would otherwise move
+    const uint16_t *pair_map   # (256,) dense id of each byte that occurs (PAIR_ABSENT: none)
+    uint64_t pair_nz           # bytes that occur (the separator included, if a byte)
+    bint sampled_is_ef         # the marked rows are the Elias-Fano sequence sampled_ef
+    bint isa_is_rank
+    uint64_t sampled_first     # elias_fano: the first marked row
+    ef_t sampled_ef
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -232,9 +236,14 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
 
 cdef inline int64_t fm_sampled_rank(const fm_shard_t *fm, uint64_t row) noexcept nogil:
     """Rank of ``row`` among the rows that carry an SA sample, or -1 if it carries none."""
+    if fm.sampled_is_ef:
+        return _ef_sampled_rank(fm, row)
+    return sampled_rank(&fm.sampled, row)
+
+
+cdef inline int64_t _ef_sampled_rank(const fm_shard_t *fm, uint64_t row) noexcept nogil:
+    """fm_sampled_rank of the "elias_fano" encoding: a predecessor query."""
     cdef uint64_t bit, i
-    if not fm.sampled_is_ef:
-        return sampled_rank(&fm.sampled, row)
     if row < fm.sampled_first:
         return -1
     i = ef_predecessor_at(&fm.sampled_ef, row, &bit)
