@@ -620,12 +620,29 @@ def _five_grams(fm: FMShard, keys: np.ndarray, first_rows: np.ndarray, counts: n
             n5[keep].astype(np.int64))
 
 
+def _ef_arrays(e: dict, prefix: str) -> Dict[str, np.ndarray]:
+    """The array files of an Elias-Fano sequence (``ef.encode``'s result): PREFIX_high, _low,
+    _sel1, _sel0."""
+    return {f"{prefix}_{part}": e[part] for part in ("high", "low", "sel1", "sel0")}
+
+
+def _check_ef_arrays(a: dict, prefix: str, n: int, last: int, low_bits: int, what: str,
+                     path: Path) -> np.ndarray:
+    """Decode and check the Elias-Fano arrays PREFIX_* completely (``ef.check``); their values,
+    or CorruptIndexError naming ``what``."""
+    try:
+        return ef.check(a[f"{prefix}_high"], a[f"{prefix}_low"], a[f"{prefix}_sel1"],
+                        a[f"{prefix}_sel0"], n, last, low_bits)
+    except ValueError as e:
+        raise CorruptIndexError(f"invariant violated: {what} ({e}); rebuild the index",
+                                str(path)) from None
+
+
 def encode_doc_starts(doc_starts: np.ndarray) -> tuple:
     """Document starts (k + 1 values, the last = N) -> (Elias-Fano arrays, shard params)."""
     e = ef.encode(doc_starts)
-    arrays = {"doc_ef_high": e["high"], "doc_ef_low": e["low"], "doc_ef_sel1": e["sel1"],
-              "doc_ef_sel0": e["sel0"]}
-    return arrays, {"doc_starts_encoding": "elias_fano", "doc_ef_low_bits": e["L"]}
+    return (_ef_arrays(e, "doc_ef"),
+            {"doc_starts_encoding": "elias_fano", "doc_ef_low_bits": e["L"]})
 
 
 def pair_map_of(C: np.ndarray) -> np.ndarray:
@@ -662,8 +679,7 @@ def encode_sampled_rows(prefix: np.ndarray, low: np.ndarray, sa_words: np.ndarra
     if rows.shape[0] != n_marks:
         raise AssertionError("sampled rows do not match the SA sample count")
     e = ef.encode(rows)
-    arrays = {"sampled_ef_high": e["high"], "sampled_ef_low": e["low"],
-              "sampled_ef_sel1": e["sel1"], "sampled_ef_sel0": e["sel0"]}
+    arrays = _ef_arrays(e, "sampled_ef")
     params = {"sampled_encoding": "elias_fano", "sampled_ef_low_bits": e["L"],
               "sampled_last": int(rows[-1])}
     del rows
@@ -716,6 +732,15 @@ _INT_PARAMS_12 = {"sampled_ef_low_bits": (0, 57), "sampled_last": (1, 1 << 40),
 _INT_PARAMS_RRRC = {"wt_rrr_super_shift": (0, 13)}
 
 
+def _check_int_params(p: dict, names, bounds: Dict[str, tuple], mpath: str) -> None:
+    """Each parameter in ``names`` must be an int (not a bool) within its ``bounds``."""
+    for k in names:
+        lo, hi = bounds[k]
+        v = p.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+
+
 def _read_params(raw, mpath: str) -> dict:
     if not isinstance(raw, dict):
         raise CorruptIndexError("shard manifest lacks parameters", mpath)
@@ -730,10 +755,7 @@ def _read_params(raw, mpath: str) -> dict:
     if p["wt_arity"] not in WT_ARITIES or (p["wt_arity"] == 4 and (
             p["wt_bits"] != "plain" or p["alphabet"] != "bytes")):
         raise CorruptIndexError(f"unsupported tree arity {p['wt_arity']!r}", mpath)
-    for k, (lo, hi) in _INT_PARAMS.items():
-        v = p.get(k)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    _check_int_params(p, _INT_PARAMS, _INT_PARAMS, mpath)
     p.setdefault("doc_starts_encoding", "plain")
     if p["doc_starts_encoding"] not in DOC_STARTS_ARRAYS:
         raise CorruptIndexError(f"unknown document start encoding {p['doc_starts_encoding']!r}",
@@ -744,11 +766,7 @@ def _read_params(raw, mpath: str) -> dict:
     needed = ((["doc_ef_low_bits"] if p["doc_starts_encoding"] == "elias_fano" else [])
               + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else [])
               + (["wt_rrr_super_shift"] if p["wt_bits"] in RRR_COMPACT_KINDS else []))
-    for k in needed:
-        lo, hi = {**_INT_PARAMS_11, **_INT_PARAMS_RRRC}[k]
-        v = p.get(k)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    _check_int_params(p, needed, {**_INT_PARAMS_11, **_INT_PARAMS_RRRC}, mpath)
     p.setdefault("sampled_encoding", "blocks")
     if p["sampled_encoding"] not in SAMPLED_ROWS_ARRAYS:
         raise CorruptIndexError(f"unknown sampled-rows encoding {p['sampled_encoding']!r}", mpath)
@@ -759,11 +777,7 @@ def _read_params(raw, mpath: str) -> dict:
     needed = ((["sampled_ef_low_bits", "sampled_last"]
                if p["sampled_encoding"] == "elias_fano" else [])
               + (["isa_width"] if p["isa_encoding"] == "sample_rank" else []))
-    for k in needed:
-        lo, hi = _INT_PARAMS_12[k]
-        v = p.get(k)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
+    _check_int_params(p, needed, _INT_PARAMS_12, mpath)
     p.setdefault("meta_codec", "zlib")
     if p["meta_codec"] not in META_CODECS:
         raise CorruptIndexError(f"unknown metadata codec {p['meta_codec']!r}", mpath)
@@ -937,13 +951,8 @@ class Shard:
         _check(n_marks == (n_txt + p["sa_sample"] - 1) // p["sa_sample"], "SA sample count", sp)
         if p["sampled_encoding"] == "elias_fano":
             _check(p["sampled_last"] < n_rows, "sampled rows", sp)
-            try:
-                ef.check(a["sampled_ef_high"], a["sampled_ef_low"], a["sampled_ef_sel1"],
-                         a["sampled_ef_sel0"], n_marks, p["sampled_last"],
-                         p["sampled_ef_low_bits"])
-            except ValueError as e:
-                raise CorruptIndexError(f"invariant violated: sampled rows ({e}); rebuild the "
-                                        "index", str(sp)) from None
+            _check_ef_arrays(a, "sampled_ef", n_marks, p["sampled_last"],
+                             p["sampled_ef_low_bits"], "sampled rows", sp)
         else:
             _check(a["sampled_low"].shape[0] == n_marks, "sampled rows", sp)
             _check(a["sampled_prefix"].shape[0] == (n_rows >> 8) + 2 and
@@ -1024,12 +1033,8 @@ class Shard:
             kernel_params.update(ef_params)
         else:
             ef_arrays = {n: a[n] for n in DOC_STARTS_ARRAYS["elias_fano"]}
-            try:
-                first = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"],
-                                 a["doc_ef_sel0"], k + 1, n_txt, p["doc_ef_low_bits"])[0]
-            except ValueError as e:
-                raise CorruptIndexError(f"invariant violated: doc starts ({e}); rebuild the "
-                                        "index", str(sp)) from None
+            first = _check_ef_arrays(a, "doc_ef", k + 1, n_txt, p["doc_ef_low_bits"],
+                                     "doc starts", sp)[0]
             _check(int(first) == 0, "doc starts", sp)
         mo = a["meta_offsets"]
         mb = p["meta_block_docs"]
