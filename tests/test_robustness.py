@@ -159,8 +159,12 @@ def corpus() -> list:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, corpus) -> Path:
     """A single-shard index with dense samples (every array non-trivial)."""
-    out = tmp_path_factory.mktemp("pristine") / "idx"
-    idx = fmindex.build(Documents(corpus), out, sa_sample=4, isa_sample=8, progress=False)
+    return _build_pristine(tmp_path_factory, corpus, "pristine")
+
+
+def _build_pristine(tmp_path_factory, corpus, name: str, **kw) -> Path:
+    out = tmp_path_factory.mktemp(name) / "idx"
+    idx = fmindex.build(Documents(corpus), out, sa_sample=4, isa_sample=8, progress=False, **kw)
     assert idx.num_shards == 1
     idx.close()
     return out
@@ -169,8 +173,12 @@ def pristine(tmp_path_factory, corpus) -> Path:
 @pytest.fixture
 def damaged(pristine, tmp_path) -> Path:
     """A fresh copy of the pristine index, to damage."""
+    return _copy_index(pristine, tmp_path)
+
+
+def _copy_index(src: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "idx"
-    shutil.copytree(pristine, dst)
+    shutil.copytree(src, dst)
     return dst
 
 
@@ -198,12 +206,16 @@ def test_every_shard_file_is_covered(pristine):
 @pytest.mark.parametrize("fname", ALL_FILES)
 @pytest.mark.parametrize("how", ["empty", "10 bytes", "one byte short"])
 def test_truncated_file_is_refused(damaged, fname, how):
-    path = damaged / fname
+    _check_truncation_refused(damaged, fname, how)
+
+
+def _check_truncation_refused(index: Path, fname: str, how: str) -> None:
+    path = index / fname
     size = path.stat().st_size
     truncate(path, {"empty": 0, "10 bytes": 10, "one byte short": size - 1}[how])
     for verify in VERIFY_MODES:
         with pytest.raises(IndexFormatError) as ei:
-            fmindex.open(damaged, verify=verify)
+            fmindex.open(index, verify=verify)
         assert_names(ei.value, path)
         if fname.endswith(".arr"):
             assert isinstance(ei.value, TruncatedIndexFileError), ei.value
@@ -338,17 +350,21 @@ def _payload_offsets(path: Path) -> list:
 
 @pytest.mark.parametrize("fname", ARRAY_FILES)
 def test_payload_flip_is_caught_by_verify(damaged, fname):
-    path = damaged / fname
+    _check_flips_caught(damaged, fname)
+
+
+def _check_flips_caught(index: Path, fname: str) -> None:
+    path = index / fname
     pristine_bytes = path.read_bytes()
     for off in _payload_offsets(path):
         for xor in (0xFF, 0x01):
             flip(path, off, xor)
             with pytest.raises(CorruptIndexError) as ei:
-                fmindex.open(damaged, verify=True)
+                fmindex.open(index, verify=True)
             assert_names(ei.value, path)
             # every file of this small index is under the "auto" checksum limit
             with pytest.raises(CorruptIndexError) as ei:
-                fmindex.open(damaged, verify="auto")
+                fmindex.open(index, verify="auto")
             assert_names(ei.value, path)
             path.write_bytes(pristine_bytes)
 
@@ -507,21 +523,17 @@ def test_payload_flip_without_verify(unverified_flips, fname, record_property):
 def pristine_small(tmp_path_factory, corpus) -> Path:
     """A small-profile index: Elias-Fano sampled rows, ISA samples stored as sample ranks
     (isa_sample a multiple of sa_sample), RRR tree bits."""
-    out = tmp_path_factory.mktemp("pristine_small") / "idx"
-    idx = fmindex.build(Documents(corpus), out, sa_sample=4, isa_sample=8, profile="small",
-                        progress=False)
-    p = idx.shards[0].params
+    out = _build_pristine(tmp_path_factory, corpus, "pristine_small", profile="small")
+    with fmindex.open(out) as idx:
+        p = idx.shards[0].params
     assert (p["sampled_encoding"], p["isa_encoding"], p["wt_bits"]) == \
         ("elias_fano", "sample_rank", "rrr63rc")
-    idx.close()
     return out
 
 
 @pytest.fixture
 def damaged_small(pristine_small, tmp_path) -> Path:
-    dst = tmp_path / "idx"
-    shutil.copytree(pristine_small, dst)
-    return dst
+    return _copy_index(pristine_small, tmp_path)
 
 
 def test_pristine_small_index_is_right(pristine_small, corpus):
@@ -538,26 +550,14 @@ def test_pristine_small_index_is_right(pristine_small, corpus):
 
 
 @pytest.mark.parametrize("fname", SMALL_ONLY_FILES)
-@pytest.mark.parametrize("how", ["empty", "one byte short"])
+@pytest.mark.parametrize("how", ["empty", "10 bytes", "one byte short"])
 def test_small_truncated_file_is_refused(damaged_small, fname, how):
-    path = damaged_small / fname
-    truncate(path, 0 if how == "empty" else path.stat().st_size - 1)
-    for verify in VERIFY_MODES:
-        with pytest.raises(IndexFormatError) as ei:
-            fmindex.open(damaged_small, verify=verify)
-        assert_names(ei.value, path)
+    _check_truncation_refused(damaged_small, fname, how)
 
 
 @pytest.mark.parametrize("fname", SMALL_ONLY_FILES)
 def test_small_payload_flip_is_caught_by_verify(damaged_small, fname):
-    path = damaged_small / fname
-    pristine_bytes = path.read_bytes()
-    for off in _payload_offsets(path):
-        flip(path, off, 0xFF)
-        with pytest.raises(CorruptIndexError) as ei:
-            fmindex.open(damaged_small, verify=True)
-        assert_names(ei.value, path)
-        path.write_bytes(pristine_bytes)
+    _check_flips_caught(damaged_small, fname)
 
 
 @pytest.mark.parametrize("edit", [
