@@ -1,9 +1,9 @@
-"""One ``count`` with and without the 4/5-gram table (docs/design.md section 8c), A/B on the
-very same mapped arrays (two indexes of the same bytes in two directories can time up to
+"""One ``count`` with and without the n-gram table (docs/design.md sections 8c, 8d), A/B on
+the very same mapped arrays (two indexes of the same bytes in two directories can time up to
 1.3x apart, from where their pages sit): one shard opened once, kernels over its arrays --
-A without the table (the triple-table search path), C with it, and optionally B with another
-table from a build of the same text (e.g. an older table layout; its other arrays must be
-identical).  500 patterns per length drawn at random positions inside documents (like
+A without a table (the triple-table search path), C with its own (n-gram or 4/5-gram), and
+optionally B with the table of another build of the same text (e.g. the older 4/5-gram
+layout; its other arrays must be identical).  500 patterns per length drawn at random positions inside documents (like
 bench_core.py), chunks of 50, kernel order rotated every round, sum of per-chunk medians.
 
     python benches/bench_ngram_table.py CORPUS.jsonl ROUNDS INDEX [OTHER_INDEX]
@@ -35,12 +35,14 @@ M = [4, 8, 16, 32, 64]
 pats = {m: sample(m, 500) for m in M}
 sh = Shard(d5 + "/shard-00000")
 ka, kp = sh.kernel_arrays, sh.kernel_params
-FM = {"A": FMShard({k: v for k, v in ka.items() if k != "tetra_rows"}, kp)}
+GRAM_TABLES = ("tetra_rows", "ngram_rows")
+bare = {k: v for k, v in ka.items() if k not in GRAM_TABLES}
+FM = {"A": FMShard(bare, kp)}
 if d4:
     sh4 = Shard(d4 + "/shard-00000")
     for k in ("wt_lines", "tri_rows", "sa_samples"):
         assert np.array_equal(sh4.arrays[k], ka[k]), k
-    FM["B"] = FMShard({**ka, "tetra_rows": sh4.arrays["tetra_rows"]}, kp)
+    FM["B"] = FMShard({**bare, **{k: sh4.arrays[k] for k in GRAM_TABLES if k in sh4.arrays}}, kp)
 FM["C"] = sh.fm
 NAMES = list(FM)
 for m in M:

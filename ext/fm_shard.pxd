@@ -16,6 +16,7 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from sampled_rows cimport sampled_rows_t, sampled_rank
+from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
 
 ctypedef struct fm_shard_t:
@@ -53,6 +54,10 @@ ctypedef struct fm_shard_t:
     bint isa_is_rank
     uint64_t sampled_first     # elias_fano: the first marked row
     ef_t sampled_ef
+    # format 1.3 (profile "fast"): the n-gram table, NGRAM_WORDS u64 per 64-byte bucket, or
+    # NULL (then the 4/5-gram table of a 1.2 shard, if any)
+    const uint64_t *ngram
+    uint64_t ngram_nb          # its buckets
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -181,18 +186,74 @@ cdef inline uint64_t fm_tetra_range(const fm_shard_t *fm, const uint8_t *P, uint
     return got
 
 
+cdef enum:
+    NGRAM_SLOTS = 4         # entries per bucket
+    NGRAM_WORDS = 8         # u64 words per bucket: (key, first row | count << 32 | k << 60) x 4
+    NGRAM_MIN = 4           # the shortest and longest strings held
+    NGRAM_MAX = 8
+    NGRAM_COUNT_BITS = 28   # count: bits 32..59 of an entry's second word; k: bits 60..63
+
+
+cdef inline uint64_t fm_ngram_bucket(uint64_t key, uint64_t k, uint64_t nb) noexcept nogil:
+    """Bucket of the k-gram whose bytes, big-endian, are ``key``: h = key * 0x9E3779B97F4A7C15
+    + k * 0xC2B2AE3D27D4EB4F mod 2^64, scaled to nb buckets by ((h >> 32) * nb) >> 32."""
+    cdef uint64_t h = key * <uint64_t>0x9E3779B97F4A7C15 + k * <uint64_t>0xC2B2AE3D27D4EB4F
+    return ((h >> 32) * nb) >> 32
+
+
+cdef inline uint64_t fm_ngram_range(const fm_shard_t *fm, const uint8_t *P, uint64_t m,
+                                    uint64_t *s, uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with the longest suffix of P[0..m) (m >= 4) that the
+    n-gram table holds, 8 bytes at most; returns its length k (4..8), or 0 if the table holds
+    none (use the triple table then).  Each length has its own bucket, hashed from the k
+    bytes and k, and the up to five buckets are requested together (their misses overlap),
+    then read from the longest.  A slot holds key = the k bytes big-endian and
+    first row | count << 32 | k << 60; an empty slot is all 0 (k = 0 matches no length).
+    Only strings that occur are stored, none holds the separator; the file is checksummed on
+    open and its entries checked against the triple and pair tables."""
+    cdef uint64_t kmax = m if m < NGRAM_MAX else NGRAM_MAX
+    cdef uint64_t keys[NGRAM_MAX + 1]
+    cdef const uint64_t *bks[NGRAM_MAX + 1]
+    cdef const uint64_t *bk
+    cdef uint64_t v = 0, k, w
+    cdef int j
+    for k in range(1, kmax + 1):            # the last k bytes; each new byte is the highest
+        v |= (<uint64_t>P[m - k]) << (8 * (k - 1))
+        if k >= NGRAM_MIN:
+            keys[k] = v
+            bks[k] = fm.ngram + fm_ngram_bucket(v, k, fm.ngram_nb) * NGRAM_WORDS
+            fm_prefetch(bks[k])
+    k = kmax
+    while k >= NGRAM_MIN:
+        bk = bks[k]
+        for j in range(NGRAM_SLOTS):
+            w = bk[2 * j + 1]
+            if bk[2 * j] == keys[k] and (w >> 60) == k:
+                s[0] = w & <uint64_t>0xFFFFFFFF
+                e[0] = s[0] + ((w >> 32) & ((<uint64_t>1 << NGRAM_COUNT_BITS) - 1))
+                if e[0] > fm.n_rows:    # only a damaged (unverified) index gets here
+                    e[0] = fm.n_rows
+                    if s[0] > e[0]:
+                        s[0] = e[0]
+                return k
+        k -= 1
+    return 0
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
 
-    O(m * H0) cache lines; the last five or four bytes come from the 4/5-gram table when it
-    holds them, else the last three from the triple table or the last two from the pair
-    table.
+    O(m * H0) cache lines; the last 8 to 4 bytes come from the n-gram table (or, in a
+    format 1.2 shard, the last five or four from the 4/5-gram table) when it holds them,
+    else the last three from the triple table or the last two from the pair table.
     """
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.tetra != NULL and m >= 4:
+        if fm.ngram != NULL and m >= NGRAM_MIN:
+            k = m - fm_ngram_range(fm, P, m, &s, &e)
+        elif fm.tetra != NULL and m >= 4:
             k = m - fm_tetra_range(fm, P, m, &s, &e)
         if k < m:
             if s >= e:
@@ -498,4 +559,14 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
             raise ValueError("4/5-gram table has the wrong size or no triple table")
         fm.tetra = &tetra[0]
         fm.tetra_nb = tetra.shape[0] // TETRA_WORDS
+    cdef const uint64_t[::1] ngram
+    fm.ngram = NULL
+    fm.ngram_nb = 0
+    if "ngram_rows" in arrays:
+        ngram = arrays["ngram_rows"]
+        if (ngram.shape[0] == 0 or ngram.shape[0] % NGRAM_WORDS or fm.tri_rows == NULL
+                or <uint64_t>ngram.shape[0] // NGRAM_WORDS >= (<uint64_t>1 << 32)):
+            raise ValueError("n-gram table has the wrong size or no triple table")
+        fm.ngram = &ngram[0]
+        fm.ngram_nb = ngram.shape[0] // NGRAM_WORDS
     return 0

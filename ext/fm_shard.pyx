@@ -14,7 +14,8 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
                       fm_extract, fm_doc_bounds, fm_doc_of, fm_tetra_bucket, TETRA_SLOTS,
-                      TETRA_WORDS, TETRA_COUNT_BITS, fm_tri_range)
+                      TETRA_WORDS, TETRA_COUNT_BITS, fm_tri_range, fm_ngram_bucket,
+                      NGRAM_SLOTS, NGRAM_WORDS, NGRAM_MIN, NGRAM_MAX, NGRAM_COUNT_BITS)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
@@ -185,6 +186,80 @@ cdef uint64_t _tetra_bucket_structure_errors(const fm_shard_t *fm, const uint32_
             if (bk[i] == key and bk[2 * TETRA_SLOTS + i] != 0
                     and ((flags >> i) & 1) == <uint32_t>five
                     and (not five or (bk[2 * TETRA_SLOTS + i] >> TETRA_COUNT_BITS) == y)):
+                bad += 1
+    return bad
+
+
+cdef inline bint _ngram_slot(const uint64_t *bk, int j, uint64_t *key, uint64_t *k,
+                             uint64_t *first, uint64_t *cnt) noexcept nogil:
+    """Unpack slot j of an n-gram bucket; False for an empty slot (both words 0)."""
+    cdef uint64_t w = bk[2 * j + 1]
+    key[0] = bk[2 * j]
+    k[0] = w >> 60
+    first[0] = w & <uint64_t>0xFFFFFFFF
+    cnt[0] = (w >> 32) & ((<uint64_t>1 << NGRAM_COUNT_BITS) - 1)
+    return w != 0 or key[0] != 0
+
+
+cdef uint64_t _ngram_bucket_errors(const fm_shard_t *loc, const uint64_t *bk, uint64_t b,
+                                   uint64_t nb) noexcept nogil:
+    """Slots of n-gram bucket b whose (first row, count) is not the backward search's of
+    their string (``loc``: the index without the table)."""
+    cdef uint64_t bad = 0, sp, cnt, key, k, first, got
+    cdef uint8_t q[NGRAM_MAX]
+    cdef int j
+    cdef uint64_t i
+    for j in range(NGRAM_SLOTS):
+        if not _ngram_slot(bk, j, &key, &k, &first, &cnt):
+            continue
+        if k < NGRAM_MIN or k > NGRAM_MAX:
+            bad += 1
+            continue
+        for i in range(k):
+            q[i] = <uint8_t>(key >> (8 * (k - 1 - i)))
+        got = fm_backward_search(loc, &q[0], k, &sp)
+        if got != cnt or sp != first:
+            bad += 1
+    return bad
+
+
+cdef uint64_t _ngram_bucket_structure_errors(const fm_shard_t *fm, const uint64_t *bk,
+                                             uint64_t b, uint64_t nb) noexcept nogil:
+    """Violations of the n-gram table's invariants in bucket b: empty slots all zero, used
+    slots of a length 4..8 whose key has no bytes beyond it, hashed to b, no separator
+    byte, no entry twice, count > 0, rows inside the n_rows and inside those of the string's
+    first two bytes (pair table) and, when the triple table covers them, first three."""
+    cdef uint64_t bad = 0, key, k, first, cnt, end, ts, te, key2, k2, f2, c2
+    cdef uint32_t b0, b1, b2, x
+    cdef uint64_t i
+    cdef int j, jj, sep_seen
+    for j in range(NGRAM_SLOTS):
+        if not _ngram_slot(bk, j, &key, &k, &first, &cnt):
+            continue
+        if k < NGRAM_MIN or k > NGRAM_MAX or (k < 8 and (key >> (8 * k)) != 0):
+            bad += 1
+            continue
+        end = first + cnt
+        sep_seen = 0
+        for i in range(k):
+            x = <uint32_t>((key >> (8 * i)) & 255)
+            if x == fm.sep:
+                sep_seen = 1
+        if (bk[2 * j + 1] >> 32) & ((<uint64_t>1 << NGRAM_COUNT_BITS) - 1) == 0 or sep_seen \
+                or fm_ngram_bucket(key, k, nb) != b or first < 1 or end > fm.n_rows:
+            bad += 1
+            continue
+        b0 = <uint32_t>((key >> (8 * (k - 1))) & 255)
+        b1 = <uint32_t>((key >> (8 * (k - 2))) & 255)
+        b2 = <uint32_t>((key >> (8 * (k - 3))) & 255)
+        if first < fm.pair_rows[b0 * 257 + b1] or end > fm.pair_rows[b0 * 257 + b1 + 1]:
+            bad += 1
+            continue
+        if fm_tri_range(fm, b0, b1, b2, &ts, &te) and (first < ts or end > te):
+            bad += 1
+            continue
+        for jj in range(j):                 # the same string in an earlier slot
+            if _ngram_slot(bk, jj, &key2, &k2, &f2, &c2) and key2 == key and k2 == k:
                 bad += 1
     return bad
 
@@ -408,6 +483,36 @@ cdef class FMShard:
         for b in prange(nb, nogil=True, schedule="static", chunksize=1024,
                         num_threads=max(1, num_threads)):
             bad += _tetra_bucket_errors(&loc, t + b * TETRA_WORDS, <uint64_t>b, <uint64_t>nb)
+        return bad
+
+    def ngram_structure_errors(self, int num_threads=2):
+        """Violations of the n-gram table's invariants (see _ngram_bucket_structure_errors):
+        0 for a sound table or none; a few ms per 100 MB of text."""
+        if self.fm.ngram == NULL:
+            return 0
+        cdef Py_ssize_t nb = <Py_ssize_t>self.fm.ngram_nb, b
+        cdef const uint64_t *t = self.fm.ngram
+        cdef uint64_t bad = 0
+        for b in prange(nb, nogil=True, schedule="static", chunksize=4096,
+                        num_threads=max(1, num_threads)):
+            bad += _ngram_bucket_structure_errors(&self.fm, t + b * NGRAM_WORDS, <uint64_t>b,
+                                                  <uint64_t>nb)
+        return bad
+
+    def ngram_check(self, int num_threads=2):
+        """Entries of the n-gram table that disagree with a backward search of their string
+        by the triple and pair tables and rank steps (0 for a sound table; no table: 0)."""
+        if self.fm.ngram == NULL:
+            return 0
+        cdef fm_shard_t loc = self.fm          # the same index without the n-gram table
+        loc.ngram = NULL
+        loc.tetra = NULL
+        cdef Py_ssize_t nb = <Py_ssize_t>self.fm.ngram_nb, b
+        cdef const uint64_t *t = self.fm.ngram
+        cdef uint64_t bad = 0
+        for b in prange(nb, nogil=True, schedule="static", chunksize=1024,
+                        num_threads=max(1, num_threads)):
+            bad += _ngram_bucket_errors(&loc, t + b * NGRAM_WORDS, <uint64_t>b, <uint64_t>nb)
         return bad
 
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):

@@ -57,6 +57,124 @@ PROFILE_SAMPLED_ROWS = {"fast": "blocks", "small": "elias_fano"}
 # tree arity of each profile's byte shards: "fast" uses 4-ary Huffman trees over
 # QuadRankVector lines (half the levels, so half the dependent cache misses per step);
 # "small" keeps binary trees, whose bits RRR compresses
+
+def ngram_hash(keys: np.ndarray, k: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Buckets of k-grams (keys: the k bytes big-endian, uint64), as ext/fm_shard.pxd's
+    fm_ngram_bucket: h = key * 0x9E3779B97F4A7C15 + k * 0xC2B2AE3D27D4EB4F mod 2^64,
+    bucket = ((h >> 32) * n_buckets) >> 32."""
+    with np.errstate(over="ignore"):
+        h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+             + k.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F))
+    return ((h >> np.uint64(32)) * np.uint64(n_buckets)) >> np.uint64(32)
+
+
+def _longer_grams(fm: FMShard, keys: np.ndarray, first_rows: np.ndarray, counts: np.ndarray,
+                  k: int, T: int, budget: int, num_threads: int) -> tuple:
+    """The (k + 1)-grams "y m d" from the k-grams (keys: uint64, the k bytes big-endian;
+    first rows; counts) of count >= T: the pairs of k-grams "y m" and "m d" (m: k - 1 bytes)
+    both of count >= T' (T' >= T, raised until there are at most ``budget`` pairs), each one
+    rank step from the rows of "m d" (count("y m d") <= both counts, so no (k + 1)-gram of
+    count >= T' is missed).  Returns (keys, first rows, counts) of those that occur, counts
+    < 2^NGRAM_COUNT_BITS."""
+    none = (np.zeros(0, np.uint64), np.zeros(0, np.uint32), np.zeros(0, np.int64))
+    sel = np.flatnonzero(counts >= T)
+    if sel.shape[0] == 0:
+        return none
+    shift = np.uint64(8 * (k - 1))
+    mid_l = keys[sel] & np.uint64((1 << (8 * (k - 1))) - 1)     # "y m": m = last k - 1
+    mid_r = keys[sel] >> np.uint64(8)                            # "m d": m = first k - 1
+    mids, inv = np.unique(np.concatenate([mid_l, mid_r]), return_inverse=True)
+    gl, gr = inv[:sel.shape[0]], inv[sel.shape[0]:]
+    cs = counts[sel]
+
+    def n_pairs(T2: int) -> int:
+        ml = cs >= T2
+        nl = np.bincount(gl[ml], minlength=mids.shape[0])
+        nr = np.bincount(gr[ml], minlength=mids.shape[0])
+        return int((nl * nr).sum())
+
+    lo, hi = T, int(cs.max()) + 1
+    if n_pairs(lo) > budget:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if n_pairs(mid) <= budget:
+                hi = mid
+            else:
+                lo = mid
+        T = hi
+    ml = cs >= T
+    li = sel[ml][np.argsort(gl[ml], kind="stable")]       # left k-grams by group
+    ri = sel[ml][np.argsort(gr[ml], kind="stable")]
+    gli = np.sort(gl[ml])
+    gri = np.sort(gr[ml])
+    nr = np.bincount(gri, minlength=mids.shape[0])
+    offr = np.concatenate(([0], np.cumsum(nr)))
+    rep = nr[gli]
+    total = int(rep.sum())
+    if total == 0:
+        return none
+    pos = np.repeat(offr[gli] - (np.cumsum(rep) - rep), rep) + np.arange(total)
+    left = np.repeat(li, rep)
+    right = ri[pos]
+    y = (keys[left] >> shift).astype(np.uint32)
+    s = first_rows[right]
+    e = (first_rows[right].astype(np.int64) + counts[right]).astype(np.uint32)
+    f, n = fm.extend_left(y, s, e, num_threads)
+    keep = (n > 0) & (n < (1 << NGRAM_COUNT_BITS))
+    new_keys = (y.astype(np.uint64) << np.uint64(8 * k)) | keys[right]
+    return new_keys[keep], f[keep], n[keep].astype(np.int64)
+
+
+def ngram_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_buckets: int,
+                     sep: int, num_threads: int = 2) -> np.ndarray:
+    """The n-gram table of a byte shard with a triple table: uint64 (n_buckets * 8,).
+
+    Bucket b = 4 slots of 2 words: key (the k bytes big-endian) and first row | count << 32
+    | k << 60, for strings of k = 4..8 bytes; empty slots are all 0.  Every string is hashed
+    with its length to one bucket (ngram_hash), and each bucket keeps its most frequent
+    strings (ties: the longer first).  Candidates: the 4-grams of four_gram_candidates, then
+    level by level the (k + 1)-grams joined from the k-grams (_longer_grams); no string
+    rarer than the slots-th most frequent 4-gram is ranked (it could not get in)."""
+    out = np.zeros(n_buckets * NGRAM_WORDS, dtype=np.uint64)
+    slots = NGRAM_SLOTS * n_buckets
+    budget = NGRAM_CANDIDATES_PER_SLOT * slots
+    k4, f4, c4 = four_gram_candidates(fm, tri_map, tri_rows, 2 * budget, sep, num_threads)
+    keep = c4 < (1 << NGRAM_COUNT_BITS)
+    keys, first_rows, counts = [k4[keep].astype(np.uint64)], [f4[keep]], [c4[keep].astype(np.int64)]
+    if keys[0].shape[0] == 0:
+        return out
+    T = max(1, int(np.partition(counts[0], -slots)[-slots]) if counts[0].shape[0] >= slots else 1)
+    for k in range(NGRAM_MIN, NGRAM_MAX):
+        kk, ff, cc = _longer_grams(fm, keys[-1], first_rows[-1], counts[-1], k, T, budget,
+                                   num_threads)
+        keys.append(kk)
+        first_rows.append(ff)
+        counts.append(cc)
+        if kk.shape[0] == 0:
+            break
+    length = np.concatenate([np.full(a.shape[0], NGRAM_MIN + i, np.uint64)
+                             for i, a in enumerate(keys)])
+    allk = np.concatenate(keys)
+    allf = np.concatenate(first_rows).astype(np.uint64)
+    alln = np.concatenate(counts).astype(np.uint64)
+    bucket = ngram_hash(allk, length, n_buckets)
+    # by bucket, then count descending, then length descending: one uint64 sort key
+    # (bucket < 2^32 in 32 bits, count < 2^28 in 28, 8 - k in 4)
+    order = np.argsort((bucket << np.uint64(32))
+                       | ((np.uint64((1 << NGRAM_COUNT_BITS) - 1) - alln) << np.uint64(4))
+                       | (np.uint64(NGRAM_MAX) - length), kind="stable")
+    bucket = bucket[order].astype(np.int64)
+    new_run = np.ones(bucket.shape[0], dtype=bool)
+    new_run[1:] = bucket[1:] != bucket[:-1]
+    run_start = np.flatnonzero(new_run)
+    slot = np.arange(bucket.shape[0]) - run_start[np.cumsum(new_run) - 1]   # rank in bucket
+    ok = slot < NGRAM_SLOTS
+    order, bucket, slot = order[ok], bucket[ok], slot[ok]
+    base = bucket * NGRAM_WORDS + 2 * slot
+    out[base] = allk[order]
+    out[base + 1] = allf[order] | (alln[order] << np.uint64(32)) | (length[order] << np.uint64(60))
+    return out
+
 PROFILE_WT_ARITY = {"fast": 4, "small": 2}
 WT_ARITIES = (2, 4)
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
@@ -74,6 +192,15 @@ TETRA_TABLE_MAX_FRACTION = 0.03
 # the 4-gram builder ranks at most this many candidates per table slot (one rank step each)
 TETRA_CANDIDATES_PER_SLOT = 4
 TETRA_SLOTS, TETRA_WORDS = 5, 16
+# format 1.3: instead of the 4/5-gram table, the n-gram table of strings of 4 to 8 bytes,
+# the same share of the text: 64-byte buckets of NGRAM_SLOTS entries (key, first row |
+# count << 32 | length << 60), each length hashed to its own bucket; a count reads the up
+# to five buckets of its pattern's last 8..4 bytes at once (docs/design.md section 8d).
+# FAST_GRAM_TABLE "tetra" writes a 1.2-style 4/5-gram table instead (tests of old shards)
+FAST_GRAM_TABLE = "ngram"
+NGRAM_SLOTS, NGRAM_WORDS, NGRAM_MIN, NGRAM_MAX, NGRAM_COUNT_BITS = 4, 8, 4, 8, 28
+# candidates ranked per table slot and string length (one rank step each)
+NGRAM_CANDIDATES_PER_SLOT = 2
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
@@ -148,7 +275,8 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "pair_map": "<u2",                  # ... their dense ids (0xFFFF: the byte does not occur)
     "tri_rows": "<u4",                  # ... of few distinct bytes: 3-byte ranges
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
-    "tetra_rows": "<u4",                # ... profile "fast": lossy 4-gram table, 16 u32 per bucket
+    "tetra_rows": "<u4",                # ... profile "fast" (1.2): lossy 4/5-gram table, 16 u32 per bucket
+    "ngram_rows": "<u8",                # ... profile "fast" (1.3): n-gram table, 8 u64 per bucket
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
     "wt_rrr_supers": "<u8",             # wt_bits rrr63rc: RRR superblocks (ones, payload bit)
 }
@@ -157,7 +285,8 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_rrr_supers", "wt_nodes",
                            "wt_roots", "wt_table", "C", "pair_rows", "pair_dense_rows",
-                           "pair_map", "tri_rows", "tri_map", "tetra_rows"),
+                           "pair_map", "tri_rows", "tri_map", "tetra_rows",
+                           "ngram_rows"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sampled_ef_high", "sampled_ef_low",
                             "sampled_ef_sel1", "sampled_ef_sel0", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
@@ -438,9 +567,16 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                                           int(TRI_TABLE_MAX_FRACTION * N) // 4)
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
-                n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
-                if n_buckets >= 1:
-                    extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets, int(sep))
+                if FAST_GRAM_TABLE == "tetra":
+                    n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
+                    if n_buckets >= 1:
+                        extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets,
+                                                                      int(sep))
+                else:
+                    n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (8 * NGRAM_WORDS)
+                    if n_buckets >= 1:
+                        extra_arrays["ngram_rows"] = ngram_rows_table(finished, *tri, n_buckets,
+                                                                      int(sep))
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -458,17 +594,16 @@ def tetra_hash(keys: np.ndarray, n_buckets: int) -> np.ndarray:
     return (h * np.uint64(n_buckets)) >> np.uint64(32)
 
 
-def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_buckets: int,
-                     sep: int, num_threads: int = 2) -> np.ndarray:
-    """The lossy 4-gram table of a byte shard with a triple table: uint32 (n_buckets * 16,).
+def four_gram_candidates(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, budget: int,
+                         sep: int, num_threads: int = 2) -> tuple:
+    """The frequent 4-grams of a byte shard with a triple table: (keys (the 4 bytes
+    big-endian, uint32), first rows (uint32), counts (uint32)), those that occur.
 
-    Bucket b = 16 words: keys[5] (the 4 bytes big-endian), first rows[5], counts[5], 0; empty
-    slots are all 0 (count 0).  Each bucket holds its most frequent 4-grams (ties: smaller
-    key first).  Candidates "abcd" have a, b, c among the triple table's K first/second bytes;
+    Candidates "abcd" have a, b, c among the triple table's K first/second bytes;
     count("abcd") <= min(count("abc"), count("bcd")), both read off the triple table, so
     only those with both counts >= T are ranked (one rank step from the rows of "bcd"), T the
-    smallest threshold leaving <= TETRA_CANDIDATES_PER_SLOT per slot: every 4-gram of count
-    >= T is ranked (those with rarer bytes aside)."""
+    smallest threshold leaving <= ``budget`` candidates: every 4-gram of count >= T is ranked
+    (those with rarer bytes aside)."""
     tm = tri_map.astype(np.int64)
     first, third = tm[:256], tm[256:]
     fbytes = np.flatnonzero(first != 0xFFFF)
@@ -484,7 +619,6 @@ def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     Y = c3.copy()                                      # (b', c', z'): count of "bcd", d != sep
     if 0 <= sep < 256 and third[sep] != 0xFFFF:
         Y[:, :, third[sep]] = 0
-    budget = TETRA_CANDIDATES_PER_SLOT * TETRA_SLOTS * n_buckets
     Xp = X.transpose(1, 2, 0).reshape(K * K, K)        # per pair p = b' K + c': over a'
     Yp = Y.reshape(K * K, nz)                          # ... over z'
 
@@ -512,9 +646,8 @@ def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     offd = np.concatenate(([0], np.cumsum(nd)))
     rep = nd[pa]
     total = int(rep.sum())
-    out = np.zeros(n_buckets * TETRA_WORDS, dtype=np.uint32)
     if total == 0:
-        return out
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.uint32)
     starts = np.repeat(offd[pa] - (np.cumsum(rep) - rep), rep) + np.arange(total)
     cz = z_id[starts]
     cp = np.repeat(pa, rep)
@@ -529,8 +662,25 @@ def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     keys = ((sym << np.uint32(24)) | (byte_of[cb].astype(np.uint32) << np.uint32(16))
             | (byte_of[cc].astype(np.uint32) << np.uint32(8)) | zbytes[cz].astype(np.uint32))
     keep = counts > 0
-    keys, first_rows, counts = keys[keep], first_rows[keep], counts[keep]
-    del sym, s3, e3, ca, cb, cc, cz, cp
+    return keys[keep], first_rows[keep], counts[keep]
+
+
+def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_buckets: int,
+                     sep: int, num_threads: int = 2) -> np.ndarray:
+    """The lossy 4/5-gram table of a byte shard with a triple table (format 1.2; new builds
+    write the n-gram table): uint32 (n_buckets * 16,).
+
+    Bucket b = 16 words: keys[5] (the last 4 bytes big-endian), first rows[5], count words[5]
+    (count, or for a 5-gram "y X" count | y << 24), flags (bit i: slot i is a 5-gram); empty
+    slots are all 0.  Each bucket holds its most frequent strings, a 4-gram before its
+    5-grams on ties."""
+    out = np.zeros(n_buckets * TETRA_WORDS, dtype=np.uint32)
+    keys, first_rows, counts = four_gram_candidates(
+        fm, tri_map, tri_rows, TETRA_CANDIDATES_PER_SLOT * TETRA_SLOTS * n_buckets, sep,
+        num_threads)
+    if keys.shape[0] == 0:
+        return out
+    budget = TETRA_CANDIDATES_PER_SLOT * TETRA_SLOTS * n_buckets
     # 5-grams "y X": X a 4-gram above, y its left extension.  The table is filled by count,
     # so a 5-gram rarer than the slots-th most frequent 4-gram can never get in: only pairs
     # of 4-grams "y m", "m d" (m: 3 bytes) both at least that frequent are candidates
@@ -832,7 +982,7 @@ class Shard:
                                                           or entry["bytes"] <= (1 << 22)))
             # the 4-gram table is always checksummed (<= 3% of the text, a few ms per 100
             # MB): a damaged entry could give a wrong count that no cheap invariant rules out
-            full = full or name == "tetra_rows"
+            full = full or name in ("tetra_rows", "ngram_rows")
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
@@ -848,6 +998,13 @@ class Shard:
             _check(self.fm.tetra_structure_errors() == 0, "4/5-gram table structure", self.path)
             if verify is True:
                 _check(self.fm.tetra_check() == 0, "4/5-gram table rows (backward search)",
+                       self.path)
+        if "ngram_rows" in arrays:
+            # the n-gram table likewise (always checksummed above): its invariants, and with
+            # verify=True every entry against a backward search
+            _check(self.fm.ngram_structure_errors() == 0, "n-gram table structure", self.path)
+            if verify is True:
+                _check(self.fm.ngram_check() == 0, "n-gram table rows (backward search)",
                        self.path)
         self.n_docs = p["n_docs"]
         self.num_bytes = p["num_bytes"]
@@ -1023,6 +1180,11 @@ class Shard:
             tt = a["tetra_rows"]
             _check("tri_rows" in a and tt.shape[0] > 0 and tt.shape[0] % TETRA_WORDS == 0
                    and tt.shape[0] // TETRA_WORDS < (1 << 32), "4/5-gram table size", sp)
+        if "ngram_rows" in a:
+            nt = a["ngram_rows"]
+            _check("tri_rows" in a and "tetra_rows" not in a and nt.shape[0] > 0
+                   and nt.shape[0] % NGRAM_WORDS == 0
+                   and nt.shape[0] // NGRAM_WORDS < (1 << 32), "n-gram table size", sp)
         kernel_params = dict(p)
         if p["doc_starts_encoding"] == "plain":
             ds = a["doc_starts"]

@@ -88,19 +88,21 @@ def patterns_for(docs, data):
 
 
 @pytest.fixture(params=[("fast", 16, False), ("fast", 3, "triples"), ("fast", 6, False),
-                        ("fast", 3, "tetra"), ("fast", 16, "tetra-few"),
+                        ("fast", 3, "tetra"), ("fast", 3, "ngram"), ("fast", 16, "ngram-few"),
                         ("small", 18, True), ("small", 3, False)],
                 ids=["fast-blocks64k", "fast-blocks8-pairs-triples", "fast-blocks64",
-                     "fast-blocks8-4grams", "fast-blocks64k-4grams-few-buckets",
+                     "fast-blocks8-4grams-v1.2", "fast-blocks8-ngrams",
+                     "fast-blocks64k-ngrams-few-buckets",
                      "small-blocks256k-pairs", "small-blocks8"])
 def block_shift(request, monkeypatch):
     """Build profile, wavelet-tree block size and pair table of byte shards: the defaults,
     and tiny blocks so that small corpora span many blocks (block boundaries inside
     ranges, absent symbols...).  "small" stores the tree bits RRR-compressed; "pairs"
     forces the 2-byte pair table, which only large shards get by default, and "triples"
-    the 3-byte table too (large shards of few distinct bytes); "tetra" adds the lossy 4-gram
-    table with about one bucket per text byte, "tetra-few" with one per 32 bytes (buckets of
-    colliding 4-grams, only the 5 most frequent of each kept).  "small-blocks8" also puts
+    the 3-byte table too (large shards of few distinct bytes); "ngram" adds the n-gram table
+    of 4- to 8-byte strings with about one bucket per text byte, "ngram-few" with one per 32
+    bytes (buckets of colliding strings, only the 4 most frequent of each kept); "tetra" the
+    lossy 4/5-gram table that format 1.2 shards hold instead.  "small-blocks8" also puts
     every RRR line in its own superblock."""
     import fmindex.shard
     profile, shift, pairs = request.param
@@ -108,14 +110,15 @@ def block_shift(request, monkeypatch):
     monkeypatch.setattr(fmindex.shard, "SMALL_BLOCK_SHIFT", shift)
     if pairs:
         monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
-    if pairs in ("triples", "tetra", "tetra-few"):
+    if pairs in ("triples", "tetra", "ngram", "ngram-few"):
         monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra" if pairs == "tetra" else "ngram")
     if profile == "small" and shift < 8:
         # compact RRR lines: one superblock per line, so that ranges cross superblocks
         monkeypatch.setattr(fmindex.shard, "RRR_SUPER_SHIFT", 0)
-    # 4-gram buckets: fraction * N / 64 (none below one)
+    # 4/5-gram or n-gram buckets: fraction * N / 64 (none below one)
     monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION",
-                        {"tetra": 64.0, "tetra-few": 2.0}.get(pairs, 0.0))
+                        {"tetra": 64.0, "ngram": 64.0, "ngram-few": 2.0}.get(pairs, 0.0))
     monkeypatch.setitem(_PROFILE, "profile", profile)
     monkeypatch.setitem(_PROFILE, "pairs", pairs)
     return shift
@@ -133,11 +136,13 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     assert (pair_name in idx.shards[0].arrays) == bool(_PROFILE["pairs"])
     assert ({"pair_rows", "pair_dense_rows"} - {pair_name}).isdisjoint(idx.shards[0].arrays)
     arrays = idx.shards[0].arrays
-    assert ("tri_rows" in arrays) == (_PROFILE["pairs"] in ("triples", "tetra", "tetra-few")
+    assert ("tri_rows" in arrays) == (_PROFILE["pairs"] in ("triples", "tetra", "ngram",
+                                                            "ngram-few")
                                       and any(len(d) for d in docs))
     n = sum(map(len, docs)) + len(docs)
-    assert ("tetra_rows" in arrays) == ("tri_rows" in arrays and (
-        _PROFILE["pairs"] == "tetra" or (_PROFILE["pairs"] == "tetra-few" and n >= 32)))
+    assert ("tetra_rows" in arrays) == ("tri_rows" in arrays and _PROFILE["pairs"] == "tetra")
+    assert ("ngram_rows" in arrays) == ("tri_rows" in arrays and (
+        _PROFILE["pairs"] == "ngram" or (_PROFILE["pairs"] == "ngram-few" and n >= 32)))
     check_all(idx, docs, patterns_for(docs, data))
     check_docs(idx, docs)
     for _ in range(5):

@@ -527,6 +527,7 @@ def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra")     # a format 1.2 table
     idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
     sh = idx.shards[0]
     text = b"".join(docs)
@@ -611,6 +612,7 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra")     # a format 1.2 table
     fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
     sd = tmp_path / "q" / SHARD
     good = np.array(fmindex.open(tmp_path / "q").shards[0].arrays["tetra_rows"])
@@ -684,4 +686,203 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     with fmindex.open(dst, verify=True) as idx:
         assert "tetra_rows" not in idx.shards[0].arrays
         for p in (b"the ", b"whale", b"Ahab", b"zzzz"):
+            assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
+
+
+def _ngram_entries(sh) -> dict:
+    """Every string the n-gram table holds -> (first row, count)."""
+    from fmindex.shard import NGRAM_SLOTS, NGRAM_WORDS
+    t = sh.arrays["ngram_rows"].reshape(-1, NGRAM_WORDS)
+    out = {}
+    for b in range(t.shape[0]):
+        for j in range(NGRAM_SLOTS):
+            key, w = int(t[b, 2 * j]), int(t[b, 2 * j + 1])
+            if w:
+                k = w >> 60
+                out[key.to_bytes(k, "big")] = (w & 0xFFFFFFFF, (w >> 32) & ((1 << 28) - 1))
+    return out
+
+
+def _ngram_lookup(sh, p: bytes):
+    """(first row, count, bytes answered) of the longest suffix of p (8 to 4 bytes) that the
+    shard's n-gram table holds, or None (a Python mirror of fm_ngram_range)."""
+    from fmindex.shard import NGRAM_SLOTS, NGRAM_WORDS, ngram_hash
+    t = sh.arrays["ngram_rows"].reshape(-1, NGRAM_WORDS)
+    for k in range(min(8, len(p)), 3, -1):
+        key = int.from_bytes(p[-k:], "big")
+        b = int(ngram_hash(np.array([key], np.uint64), np.array([k], np.uint64), t.shape[0])[0])
+        for j in range(NGRAM_SLOTS):
+            w = int(t[b, 2 * j + 1])
+            if int(t[b, 2 * j]) == key and w >> 60 == k:
+                return w & 0xFFFFFFFF, (w >> 32) & ((1 << 28) - 1), k
+    return None
+
+
+@pytest.mark.parametrize("fraction", [0.03, 0.5, 64.0])
+def test_ngram_table_answers(tmp_path, monkeypatch, fraction):
+    """The n-gram table (fast large byte shards; forced here at a few bucket counts: a
+    handful of crowded buckets, where most strings are dropped, up to one per text byte)
+    holds strings of 4 to 8 bytes with their exact rows, the most frequent first; counts,
+    ranges and occurrences agree with the text for patterns it holds, for longer patterns
+    that end in them, and for those it dropped (every length around 4..8, a byte before a
+    held string other than the text's, the separator's neighbours, absent bytes)."""
+    import fmindex.shard
+    from fmindex.shard import NGRAM_SLOTS, NGRAM_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
+    sh = idx.shards[0]
+    assert "tetra_rows" not in sh.arrays
+    text = b"".join(docs)
+    n_text = len(text) + len(docs)
+    t = sh.arrays["ngram_rows"].reshape(-1, NGRAM_WORDS)
+    assert t.shape[0] == int(fraction * n_text) // 64
+    grams = {}
+    for n in range(4, 9):
+        for d in docs:
+            for i in range(len(d) - n + 1):
+                grams[d[i:i + n]] = grams.get(d[i:i + n], 0) + 1
+    stored = _ngram_entries(sh)
+    by_len = {k: [g for g in stored if len(g) == k] for k in range(4, 9)}
+    assert all(by_len[k] for k in range(4, 9))
+    # every stored string occurs, with its count and its first row
+    for g, (first, c) in stored.items():
+        assert grams.get(g) == c, g
+        assert sh.fm.search(g) == (first, c), g
+    used = (t[:, 1::2] != 0).mean()
+    if fraction < 1:
+        assert used > 0.9 and len(stored) < len(grams)
+        # the most frequent strings are kept first
+        top = sorted(grams, key=lambda g: -grams[g])[:20]
+        assert sum(g in stored for g in top) >= 16
+    else:
+        assert sum(1 for g in grams if len(g) == 4 and g in stored) > 0.9 * sum(
+            1 for g in grams if len(g) == 4)
+    rng = np.random.default_rng(4)
+    pats = [b"the ", b" the", b"whal", b"Ahab", b"\xff\xfe\xfd\xfc", b"qqqq", b"e.\n\n",
+            b".\n\nT", docs[0][-4:], docs[1][:4], docs[0][-2:] + docs[1][:2], b"zzzz"]
+    for k in range(4, 9):
+        held = sorted(by_len[k])[:15]
+        pats += held
+        pats += [bytes([(g[0] + 1) % 256]) + g[1:] for g in held]       # another first byte
+        pats += [b"x" + g for g in held] + [b"the " + g for g in held]  # longer, ending in g
+        pats += [g[:-1] + b"\xfe" for g in held]                        # an absent byte
+    pats += [g for g in grams if g not in stored][:40]
+    for _ in range(300):
+        i = int(rng.integers(0, len(text) - 20))
+        pats.append(text[i:i + int(rng.integers(3, 20))])
+    pats += [bytes(rng.integers(0, 256, 6, dtype=np.uint8)) for _ in range(30)]
+    hits = [_ngram_lookup(sh, p) for p in pats if len(p) >= 4]
+    for k in range(4, 9):
+        assert sum(h is not None and h[2] == k for h in hits) >= 10, k
+    if fraction < 1:                        # strings that occur but were dropped
+        assert any(_ngram_lookup(sh, p) is None and grams.get(p) for p in pats if len(p) >= 4)
+    for p in pats:
+        want = sum(_overlapping(d, p) for d in docs)
+        assert idx.count(p) == want, p
+        start, cnt = sh.fm.search(p)
+        assert cnt == want, p
+        h = _ngram_lookup(sh, p) if len(p) >= 4 else None
+        if h is not None and len(p) == h[2]:
+            assert (start, cnt) == h[:2], p
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    for p in pats[:150]:
+        occ = sorted((d, o) for d, doc in enumerate(docs) for o in _find_all(doc, p))
+        assert [tuple(x) for x in idx.locate(p).tolist()] == occ, p
+    assert sh.fm.ngram_check() == 0 and sh.fm.ngram_structure_errors() == 0
+    idx.close()
+    small = fmindex.build(Documents(docs), tmp_path / "qs", progress=False, profile="small")
+    assert "ngram_rows" not in small.shards[0].arrays
+    small.close()
+
+
+def test_ngram_table_damage(tmp_path, monkeypatch):
+    """A damaged n-gram table is refused in every verify mode (the file is always
+    checksummed); a table rewritten with a valid checksum but broken invariants (a string in
+    another bucket, with the separator, twice, of a bad length or with bytes beyond it, a
+    zero count, a nonzero empty slot, rows outside its pair's) is refused on open, and a
+    plausible wrong range by verify=True's backward-search check.  A shard without it opens."""
+    import fmindex.format as fmt
+    import fmindex.shard
+    from fmindex.shard import NGRAM_SLOTS, NGRAM_WORDS
+    docs = moby_docs()[:40]
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
+    sd = tmp_path / "q" / SHARD
+    with fmindex.open(tmp_path / "q") as idx:
+        good = np.array(idx.shards[0].arrays["ngram_rows"]).reshape(-1, NGRAM_WORDS)
+        sep = idx.shards[0].params["sep"]
+    n = [0]
+
+    def reopen_with(table, verify):
+        dst = tmp_path / f"d{n[0]}"
+        n[0] += 1
+        shutil.copytree(tmp_path / "q", dst)
+        entry = fmt.write_array(dst / SHARD / "ngram_rows.arr", "ngram_rows", table.reshape(-1))
+        man = json.loads((dst / SHARD / "shard.json").read_text())
+        man["files"]["ngram_rows"] = entry
+        fmt.write_json(dst / SHARD / "shard.json", man)
+        return fmindex.open(dst, verify=verify)
+
+    raw = bytearray((sd / "ngram_rows.arr").read_bytes())
+    raw[64 + 8 + 4] ^= 1                                   # bucket 0's first count
+    dst = tmp_path / "flip"
+    shutil.copytree(tmp_path / "q", dst)
+    (dst / SHARD / "ngram_rows.arr").write_bytes(bytes(raw))
+    for verify in (False, "auto", True):
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=verify)
+
+    def slot(pred):
+        return next((b, j) for b in range(good.shape[0]) for j in range(NGRAM_SLOTS)
+                    if int(good[b, 2 * j + 1]) and pred(int(good[b, 2 * j]), int(good[b, 2 * j + 1])))
+    one = np.uint64(1)
+    # a first row moved up by one inside its string's range (count shrunk): exact check only
+    b, j = slot(lambda key, w: (w >> 32) & 0xFFFFFFF >= 2 and w >> 60 == 6)
+    t = good.copy()
+    w = int(t[b, 2 * j + 1])                                  # first + 1, count - 1
+    t[b, 2 * j + 1] = np.uint64((w & ~((1 << 60) - 1)) | ((((w >> 32) & 0xFFFFFFF) - 1) << 32)
+                                | ((w & 0xFFFFFFFF) + 1))
+    reopen_with(t, "auto").close()
+    with pytest.raises(CorruptIndexError, match="backward search"):
+        reopen_with(t, True)
+    for damage in ("bucket", "sep", "dup", "empty", "rows", "length", "beyond", "zero"):
+        t = good.copy()
+        b, j = slot(lambda key, w: w >> 60 == 5 and (w & 0xFFFFFFFF) > 1000)
+        if damage == "bucket":
+            b2 = (b + 1) % t.shape[0]
+            t[[b, b2]] = t[[b2, b]]
+        elif damage == "sep":
+            t[b, 2 * j] = (t[b, 2 * j] & ~np.uint64(0xFF)) | np.uint64(sep)
+        elif damage == "dup":
+            j2 = (j + 1) % NGRAM_SLOTS
+            t[b, 2 * j2:2 * j2 + 2] = t[b, 2 * j:2 * j + 2]
+        elif damage == "empty":                 # an emptied slot that kept its key
+            t[b, 2 * j + 1] = 0
+        elif damage == "rows":                  # a first row outside the string's pair
+            t[b, 2 * j + 1] = (t[b, 2 * j + 1] & ~np.uint64(0xFFFFFFFF)) | one
+        elif damage == "length":
+            t[b, 2 * j + 1] = (t[b, 2 * j + 1] & ~(np.uint64(15) << np.uint64(60))) | (
+                np.uint64(9) << np.uint64(60))
+        elif damage == "beyond":                # a byte above the string's 5 bytes
+            t[b, 2 * j] |= np.uint64(0x41) << np.uint64(40)
+        else:                                   # count 0 in a used slot
+            t[b, 2 * j + 1] &= ~(np.uint64(0xFFFFFFF) << np.uint64(32))
+        with pytest.raises(CorruptIndexError, match="gram table"):
+            reopen_with(t, False)
+    # no table at all (a shard of an older build): opens and answers through the triples
+    dst = tmp_path / "none"
+    shutil.copytree(tmp_path / "q", dst)
+    man = json.loads((dst / SHARD / "shard.json").read_text())
+    man["extra_arrays"].remove("ngram_rows")
+    del man["files"]["ngram_rows"]
+    fmt.write_json(dst / SHARD / "shard.json", man)
+    (dst / SHARD / "ngram_rows.arr").unlink()
+    with fmindex.open(dst, verify=True) as idx:
+        assert "ngram_rows" not in idx.shards[0].arrays
+        for p in (b"the ", b"whale", b"Ahab", b"zzzz", b"the whale"):
             assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
