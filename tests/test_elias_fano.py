@@ -97,7 +97,8 @@ def test_check_catches_every_damage():
     rng = np.random.default_rng(5)
     v = values_of(0, rng.integers(1, 700, 2000).tolist())
     e = ef.encode(v)
-    ok = ef.check(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"])
+    assert ef.check(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"]) == v[0]
+    ok = ef.decode(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"])
     assert np.array_equal(ok, v)
     for name in ("high", "low", "sel1", "sel0"):
         arr = e[name]
@@ -108,8 +109,8 @@ def test_check_catches_every_damage():
             args = {k: e[k] for k in ("high", "low", "sel1", "sel0")}
             args[name] = bad
             try:
-                got = ef.check(args["high"], args["low"], args["sel1"], args["sel0"],
-                               e["n"], e["last"], e["L"])
+                got = ef.decode(args["high"], args["low"], args["sel1"], args["sel0"],
+                                e["n"], e["last"], e["L"])
             except ValueError:
                 continue
             # survived the check: only a low-part flip or padding can do that, and the
@@ -208,8 +209,8 @@ def downgrade_to_1_0(shard_dir):
     a = {n: fmt.read_array(shard_dir / f"{n}.arr", n, "<u8", man["files"][n])
          for n in list(DOC_STARTS_ARRAYS["elias_fano"]) + ["doc_end_rows", "C"]}
     k = p["n_docs"]
-    starts = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"], a["doc_ef_sel0"],
-                      k + 1, p["n_rows"] - 1, p["doc_ef_low_bits"])
+    starts = ef.decode(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"], a["doc_ef_sel0"],
+                       k + 1, p["n_rows"] - 1, p["doc_ef_low_bits"])
     rows = ef.packed_unpack(a["doc_end_rows"], p["doc_end_width"], k) + a["C"][p["sep"]]
     for n in DOC_STARTS_ARRAYS["elias_fano"]:
         (shard_dir / f"{n}.arr").unlink()
