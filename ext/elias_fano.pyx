@@ -18,12 +18,17 @@ MAX_LOW_BITS = 57
 
 
 def low_bits_for(uint64_t n, uint64_t last):
-    """L = floor(log2(U / n)) for U = last + 1 (0 if U < 2n), at most 57."""
+    """L = floor(log2(U / n)) for U = last + 1 (0 if U < 2n), at most 57.  Neither U nor
+    n * 2^(L+1) is formed (both can be 2^64): n * 2^(L+1) <= U is tested as
+    n <= U >> (L + 1) = (last >> (L + 1)) + (1 if the low L + 1 bits of last are all set)."""
     cdef unsigned int L = 0
-    cdef uint64_t U = last + 1
+    cdef uint64_t below
     if n == 0:
         raise ValueError("an Elias-Fano sequence needs at least one value")
-    while L < MAX_LOW_BITS and (n << (L + 1)) <= U and (n << (L + 1)) >> (L + 1) == n:
+    while L < MAX_LOW_BITS:
+        below = ((<uint64_t>1) << (L + 1)) - 1
+        if n > (last >> (L + 1)) + (1 if (last & below) == below else 0):
+            break
         L += 1
     return L
 

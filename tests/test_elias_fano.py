@@ -67,6 +67,8 @@ def test_matches_numpy(first, gaps):
     [0] + [(1 << 40) + i for i in range(3000)],   # one huge gap then a dense run (big bucket)
     list(range(0, 3000)) + [1 << 50],
     [0, (1 << 57) - 1, (1 << 60)],           # low-bit width at its cap
+    [(1 << 64) - 1],                         # the largest uint64: last + 1 wraps to 0
+    [0, 1, (1 << 64) - 1],
 ])
 def test_edge_cases(v):
     check_all(np.array(v, dtype=np.uint64))
