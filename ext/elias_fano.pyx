@@ -101,7 +101,7 @@ def encode(values):
 
 cdef enum ef_check_result:
     EF_CHECK_OK = 0
-    EF_CHECK_ORDER_OR_COUNT = 1     # bits beyond the end, too many / too few ones, not increasing
+    EF_CHECK_ORDER_OR_COUNT = 1     # a bit set beyond the end, not n ones, or not increasing
     EF_CHECK_LAST = 2               # the last value differs from ``last``
     EF_CHECK_SAMPLES = 3            # a select sample differs from the high bits
 
@@ -173,7 +173,8 @@ cdef ef_check_result _check_stream(const uint64_t *high, const packed_t *low,
             if (sample_rank >> EF_SAMPLE_SHIFT) >= n_sel0:
                 samples_match = False
             else:
-                pos = word_start + ef_word_select1(zero_bits, <unsigned int>(sample_rank - n_zeros))
+                pos = word_start + ef_word_select1(zero_bits,
+                                                   <unsigned int>(sample_rank - n_zeros))
                 if sel0[sample_rank >> EF_SAMPLE_SHIFT] != pos:
                     samples_match = False
         n_zeros += zeros_in_word
