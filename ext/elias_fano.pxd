@@ -20,8 +20,9 @@ that follow it (about 2 * EF_SAMPLE bits = one 64-byte line).  ``ef_predecessor(
 (the last i with x_i <= x): select0 finds bucket x >> L, whose values are consecutive
 ones; their low parts are scanned (binary search when the bucket is large).
 
-The kernels trust the arrays: ``EliasFano`` (elias_fano.pyx) checks them completely
-(samples recomputed, values decoded and checked increasing) before any kernel runs.
+The kernels trust the arrays: ``check`` (elias_fano.pyx) checks them completely before
+any kernel runs, in one streaming pass with O(1) memory (each value decoded and compared
+with the one before, each select sample compared as its word is passed).
 """
 from libc.stdint cimport uint64_t
 from bits cimport fm_popcount64, fm_ctz64

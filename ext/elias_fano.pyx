@@ -1,8 +1,7 @@
-# cython: language_level=3
 """Python face of the Elias-Fano kernels (layout in elias_fano.pxd): the encoder, the
-complete check run before a stored sequence is trusted, and an ``EliasFano`` class for
-tests and for the Python side of the index.  Queries in the shard kernels use the inline
-functions directly.
+complete check run before a stored sequence is trusted (streaming: one pass, O(1) memory),
+the decoder, and an ``EliasFano`` class for tests and for the Python side of the index.
+Queries in the shard kernels use the inline functions directly.
 """
 import numpy as np
 cimport numpy as cnp
@@ -10,7 +9,7 @@ from libc.stdint cimport uint64_t, int64_t
 from bits cimport fm_popcount64, fm_ctz64
 from packed_ints cimport packed_words, packed_set, packed_get, packed_t, packed_init
 from elias_fano cimport (ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_low,
-                         EF_SAMPLE, EF_SAMPLE_SHIFT)
+                         ef_word_select1, EF_SAMPLE, EF_SAMPLE_SHIFT)
 
 cnp.import_array()
 
@@ -19,12 +18,17 @@ MAX_LOW_BITS = 57
 
 
 def low_bits_for(uint64_t n, uint64_t last):
-    """L = floor(log2(U / n)) for U = last + 1 (0 if U < 2n), at most 57."""
+    """L = floor(log2(U / n)) for U = last + 1 (0 if U < 2n), at most 57.  Neither U nor
+    n * 2^(L+1) is formed (both can be 2^64): n * 2^(L+1) <= U is tested as
+    n <= U >> (L + 1) = (last >> (L + 1)) + (1 if the low L + 1 bits of last are all set)."""
     cdef unsigned int L = 0
-    cdef uint64_t U = last + 1
+    cdef uint64_t below
     if n == 0:
         raise ValueError("an Elias-Fano sequence needs at least one value")
-    while L < MAX_LOW_BITS and (n << (L + 1)) <= U and (n << (L + 1)) >> (L + 1) == n:
+    while L < MAX_LOW_BITS:
+        below = ((<uint64_t>1) << (L + 1)) - 1
+        if n > (last >> (L + 1)) + (1 if (last & below) == below else 0):
+            break
         L += 1
     return L
 
@@ -95,67 +99,158 @@ def encode(values):
             "last": int(last)}
 
 
+cdef enum ef_check_result:
+    EF_CHECK_OK = 0
+    EF_CHECK_ORDER_OR_COUNT = 1     # a bit set beyond the end, not n ones, or not increasing
+    EF_CHECK_LAST = 2               # the last value differs from ``last``
+    EF_CHECK_SAMPLES = 3            # a select sample differs from the high bits
+
+# one message per failure kind (the order of the enum is the order they are reported in)
+_CHECK_MESSAGES = {
+    EF_CHECK_ORDER_OR_COUNT: "values are not strictly increasing or the bit counts are wrong",
+    EF_CHECK_LAST: "the last value differs from the recorded one",
+    EF_CHECK_SAMPLES: "select samples do not match the high bits",
+}
+
+
+cdef ef_check_result _check_stream(const uint64_t *high, const packed_t *low,
+                                   const uint64_t *sel1, const uint64_t *sel0,
+                                   uint64_t n_sel0, uint64_t n, uint64_t last, unsigned int L,
+                                   uint64_t *first) noexcept nogil:
+    """One pass over the high-bit words that checks a sequence whose array sizes are right
+    (see ``check``), in O(1) memory: every one decodes to a value (its zeros before it
+    << L | its low part), compared with the previous one only; the one and zero numbered
+    0, 256, 512, ... are compared with their select sample as the word holding them is
+    passed (a word holds at most one of each, EF_SAMPLE >= 64).  Failures are reported in
+    the order of ``ef_check_result``: a bad order or count wins over a wrong last value,
+    which wins over a wrong sample.  ``*first`` = x_0 when the result is EF_CHECK_OK."""
+    cdef uint64_t n_high_bits = n + (last >> L) + 1
+    cdef uint64_t n_words = (n_high_bits + 63) >> 6
+    cdef unsigned int tail_bits = <unsigned int>(n_high_bits & 63)
+    cdef uint64_t word_index, word, ones_left, zero_bits, word_start, pos, value
+    cdef uint64_t n_ones = 0, n_zeros = 0, previous = 0, sample_rank
+    cdef unsigned int ones_in_word, zeros_in_word
+    cdef bint samples_match = True
+    # bits at and beyond n_high_bits (the tail of the last word and the padding word) are zero
+    if tail_bits and (high[n_words - 1] >> tail_bits) != 0:
+        return EF_CHECK_ORDER_OR_COUNT
+    if high[n_words] != 0:
+        return EF_CHECK_ORDER_OR_COUNT
+    for word_index in range(n_words):
+        word = high[word_index]
+        word_start = word_index << 6
+        ones_in_word = fm_popcount64(word)
+        if n_ones + ones_in_word > n:
+            return EF_CHECK_ORDER_OR_COUNT
+        # the one numbered sample_rank (the next multiple of EF_SAMPLE) is in this word
+        sample_rank = (n_ones + EF_SAMPLE - 1) & ~(<uint64_t>(EF_SAMPLE - 1))
+        if sample_rank < n_ones + ones_in_word:
+            pos = word_start + ef_word_select1(word, <unsigned int>(sample_rank - n_ones))
+            if sel1[sample_rank >> EF_SAMPLE_SHIFT] != pos:
+                samples_match = False
+        # every one is a value: strictly greater than the one before
+        ones_left = word
+        while ones_left:
+            pos = word_start + fm_ctz64(ones_left)
+            value = (pos - n_ones) << L
+            if L:
+                value |= packed_get(low, n_ones)
+            if n_ones == 0:
+                first[0] = value
+            elif value <= previous:
+                return EF_CHECK_ORDER_OR_COUNT
+            previous = value
+            n_ones += 1
+            ones_left &= ones_left - 1
+        # the zeros among the word's bits before n_high_bits
+        zero_bits = ~word
+        if tail_bits and word_index == n_words - 1:
+            zero_bits &= ((<uint64_t>1) << tail_bits) - 1
+        zeros_in_word = fm_popcount64(zero_bits)
+        sample_rank = (n_zeros + EF_SAMPLE - 1) & ~(<uint64_t>(EF_SAMPLE - 1))
+        if sample_rank < n_zeros + zeros_in_word:
+            # more zeros than samples can only happen with too few ones (reported first)
+            if (sample_rank >> EF_SAMPLE_SHIFT) >= n_sel0:
+                samples_match = False
+            else:
+                pos = word_start + ef_word_select1(zero_bits,
+                                                   <unsigned int>(sample_rank - n_zeros))
+                if sel0[sample_rank >> EF_SAMPLE_SHIFT] != pos:
+                    samples_match = False
+        n_zeros += zeros_in_word
+    if n_ones != n:
+        return EF_CHECK_ORDER_OR_COUNT
+    if previous != last:
+        return EF_CHECK_LAST
+    if not samples_match:
+        return EF_CHECK_SAMPLES
+    return EF_CHECK_OK
+
+
+cdef void _decode_into(const uint64_t *high, const packed_t *low, uint64_t n_words,
+                       unsigned int L, uint64_t *out) noexcept nogil:
+    """Write every value of a checked sequence (``n_words`` high-bit words) to ``out``."""
+    cdef uint64_t word_index, ones_left, pos, n_ones = 0
+    for word_index in range(n_words):
+        ones_left = high[word_index]
+        while ones_left:
+            pos = (word_index << 6) + fm_ctz64(ones_left)
+            out[n_ones] = ((pos - n_ones) << L) | (packed_get(low, n_ones) if L else 0)
+            n_ones += 1
+            ones_left &= ones_left - 1
+
+
 def check(high, low, sel1, sel0, uint64_t n, uint64_t last, unsigned int L):
-    """Check a stored sequence completely; return its decoded values (uint64), or raise
-    ValueError saying what is wrong.  After this, the kernels can trust the arrays."""
+    """Check a stored sequence completely: the array sizes, the bits beyond the end, n values
+    strictly increasing and ending at ``last``, and every select sample against the high
+    bits.  Returns the first value x_0, or raises ValueError saying what is wrong.  After
+    this, the kernels can trust the arrays.
+
+    Streaming: one pass over the arrays in O(1) memory, without the GIL (``decode`` gives
+    the values)."""
     if n == 0:
         raise ValueError("empty sequence")
     if L > MAX_LOW_BITS or L != low_bits_for(n, last):
         raise ValueError("wrong low-bit width")
-    cdef uint64_t nb = n + (last >> L) + 1
-    cdef uint64_t n_zeros = nb - n
     cdef const uint64_t[::1] h = high
     cdef const uint64_t[::1] lo = low
     cdef const uint64_t[::1] s1 = sel1
     cdef const uint64_t[::1] s0 = sel0
-    if <uint64_t>h.shape[0] != (nb + 63) // 64 + 1:
+    # the expected sizes in Python integers: no wrap-around, whatever n is
+    n_high_bits = int(n) + (int(last) >> L) + 1
+    n_zero_bits = n_high_bits - int(n)
+    if h.shape[0] != (n_high_bits + 63) // 64 + 1:
         raise ValueError("high bits have the wrong size")
-    if <uint64_t>lo.shape[0] != packed_words(L, n):
+    if lo.shape[0] != (int(n) * L + 63) // 64 + 1:      # packed_words(L, n)
         raise ValueError("low bits have the wrong size")
-    if (<uint64_t>s1.shape[0] != (n + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT
-            or <uint64_t>s0.shape[0] != (n_zeros + EF_SAMPLE - 1) >> EF_SAMPLE_SHIFT):
+    if (s1.shape[0] != (int(n) + EF_SAMPLE - 1) // EF_SAMPLE
+            or s0.shape[0] != (n_zero_bits + EF_SAMPLE - 1) // EF_SAMPLE):
         raise ValueError("select samples have the wrong size")
+    cdef packed_t low_parts
+    cdef uint64_t first = 0
+    cdef ef_check_result result
+    packed_init(&low_parts, &lo[0], L if L > 0 else 1, n)
+    with nogil:
+        result = _check_stream(&h[0], &low_parts, &s1[0], &s0[0], <uint64_t>s0.shape[0],
+                               n, last, L, &first)
+    if result != EF_CHECK_OK:
+        raise ValueError(_CHECK_MESSAGES[result])
+    return first
+
+
+def decode(high, low, sel1, sel0, uint64_t n, uint64_t last, unsigned int L):
+    """The values of a stored sequence (uint64, n of them) after ``check``ing it (same
+    errors).  Needs 8 bytes per value: to validate only, call ``check``."""
+    check(high, low, sel1, sel0, n, last, L)
+    cdef const uint64_t[::1] h = high
+    cdef const uint64_t[::1] lo = low
     out = np.empty(n, dtype=np.uint64)
     cdef uint64_t[::1] o = out
-    cdef uint64_t w, x, ones = 0, n_words = (nb + 63) >> 6, p
-    cdef unsigned int valid
-    cdef bint ok = True
-    cdef packed_t lp
-    packed_init(&lp, &lo[0], L if L > 0 else 1, n)
-    exp1 = np.zeros(max(s1.shape[0], 1), dtype=np.uint64)
-    exp0 = np.zeros(max(s0.shape[0], 1), dtype=np.uint64)
-    cdef uint64_t[::1] e1 = exp1
-    cdef uint64_t[::1] e0 = exp0
+    cdef packed_t low_parts
+    cdef uint64_t n_words = (n + (last >> L) + 1 + 63) >> 6
+    packed_init(&low_parts, &lo[0], L if L > 0 else 1, n)
     with nogil:
-        # bits at and beyond nb (the tail of the last word and the padding word) are zero
-        if (nb & 63) and (h[n_words - 1] >> (nb & 63)) != 0:
-            ok = False
-        if h[n_words] != 0:
-            ok = False
-        for w in range(n_words):
-            if not ok:
-                break
-            x = h[w]
-            while x:
-                if ones >= n:
-                    ok = False
-                    break
-                p = (w << 6) + fm_ctz64(x)
-                o[ones] = ((p - ones) << L) | (packed_get(&lp, ones) if L else 0)
-                if ones and o[ones] <= o[ones - 1]:
-                    ok = False
-                    break
-                ones += 1
-                x &= x - 1
-        if ok and ones == n:
-            _samples(&h[0], nb, &e1[0], &e0[0])
-    if not ok or ones != n:
-        raise ValueError("values are not strictly increasing or the bit counts are wrong")
-    if out[n - 1] != last:
-        raise ValueError("the last value differs from the recorded one")
-    if not (np.array_equal(exp1[:s1.shape[0]], np.asarray(sel1))
-            and np.array_equal(exp0[:s0.shape[0]], np.asarray(sel0))):
-        raise ValueError("select samples do not match the high bits")
+        _decode_into(&h[0], &low_parts, n_words, L, &o[0])
     return out
 
 
@@ -243,7 +338,7 @@ cdef class EliasFano:
 
     def to_array(self):
         a = self.arrays
-        return check(a["high"], a["low"], a["sel1"], a["sel0"], self.ef.n, self.last, self.L)
+        return decode(a["high"], a["low"], a["sel1"], a["sel0"], self.ef.n, self.last, self.L)
 
 
 def packed_unpack(words, unsigned int width, uint64_t n):

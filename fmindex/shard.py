@@ -777,9 +777,9 @@ def _ef_arrays(e: dict, prefix: str) -> Dict[str, np.ndarray]:
 
 
 def _check_ef_arrays(a: dict, prefix: str, n: int, last: int, low_bits: int, what: str,
-                     path: Path) -> np.ndarray:
-    """Decode and check the Elias-Fano arrays PREFIX_* completely (``ef.check``); their values,
-    or CorruptIndexError naming ``what``."""
+                     path: Path) -> int:
+    """Check the Elias-Fano arrays PREFIX_* completely (``ef.check``: one streaming pass, no
+    memory per value); their first value, or CorruptIndexError naming ``what``."""
     try:
         return ef.check(a[f"{prefix}_high"], a[f"{prefix}_low"], a[f"{prefix}_sel1"],
                         a[f"{prefix}_sel0"], n, last, low_bits)
@@ -1020,9 +1020,9 @@ class Shard:
                 self._doc_starts = self.arrays["doc_starts"]
             else:
                 a = self.arrays
-                self._doc_starts = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"],
-                                            a["doc_ef_sel0"], self.n_docs + 1,
-                                            self.fm.n_rows - 1, self.params["doc_ef_low_bits"])
+                self._doc_starts = ef.decode(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"],
+                                             a["doc_ef_sel0"], self.n_docs + 1,
+                                             self.fm.n_rows - 1, self.params["doc_ef_low_bits"])
         return self._doc_starts
 
     def _validate(self, p: dict, a: dict) -> tuple:
@@ -1196,8 +1196,8 @@ class Shard:
         else:
             ef_arrays = {n: a[n] for n in DOC_STARTS_ARRAYS["elias_fano"]}
             first = _check_ef_arrays(a, "doc_ef", k + 1, n_txt, p["doc_ef_low_bits"],
-                                     "doc starts", sp)[0]
-            _check(int(first) == 0, "doc starts", sp)
+                                     "doc starts", sp)
+            _check(first == 0, "doc starts", sp)
         mo = a["meta_offsets"]
         mb = p["meta_block_docs"]
         _check(mo.shape[0] == (k + mb - 1) // mb + 1 and int(mo[0]) == 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import tracemalloc
 import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import fmindex
@@ -67,6 +68,8 @@ def test_matches_numpy(first, gaps):
     [0] + [(1 << 40) + i for i in range(3000)],   # one huge gap then a dense run (big bucket)
     list(range(0, 3000)) + [1 << 50],
     [0, (1 << 57) - 1, (1 << 60)],           # low-bit width at its cap
+    [(1 << 64) - 1],                         # the largest uint64: last + 1 wraps to 0
+    [0, 1, (1 << 64) - 1],
 ])
 def test_edge_cases(v):
     check_all(np.array(v, dtype=np.uint64))
@@ -97,7 +100,8 @@ def test_check_catches_every_damage():
     rng = np.random.default_rng(5)
     v = values_of(0, rng.integers(1, 700, 2000).tolist())
     e = ef.encode(v)
-    ok = ef.check(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"])
+    assert ef.check(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"]) == v[0]
+    ok = ef.decode(e["high"], e["low"], e["sel1"], e["sel0"], e["n"], e["last"], e["L"])
     assert np.array_equal(ok, v)
     for name in ("high", "low", "sel1", "sel0"):
         arr = e[name]
@@ -108,8 +112,8 @@ def test_check_catches_every_damage():
             args = {k: e[k] for k in ("high", "low", "sel1", "sel0")}
             args[name] = bad
             try:
-                got = ef.check(args["high"], args["low"], args["sel1"], args["sel0"],
-                               e["n"], e["last"], e["L"])
+                got = ef.decode(args["high"], args["low"], args["sel1"], args["sel0"],
+                                e["n"], e["last"], e["L"])
             except ValueError:
                 continue
             # survived the check: only a low-part flip or padding can do that, and the
@@ -130,6 +134,178 @@ def test_check_catches_every_damage():
         with pytest.raises(ValueError):
             ef.check(args["high"], args["low"], args["sel1"], args["sel0"],
                      e["n"], e["last"], e["L"])
+
+
+# ------------------------------------------------------------------ the streaming check
+U64 = (1 << 64) - 1
+
+
+def reference_low_bits(n: int, last: int) -> int:
+    """L = floor(log2((last + 1) / n)) (0 if last + 1 < 2n), at most 57: Python integers."""
+    L = 0
+    while L < ef.MAX_LOW_BITS and n << (L + 1) <= last + 1:
+        L += 1
+    return L
+
+
+def reference_check(high, low, sel1, sel0, n: int, last: int, L: int) -> int:
+    """The check written the plain way: decode every value of the layout (Python integers,
+    each value taken as a uint64 like the kernels do), then verify.  The first value, or
+    ValueError with check()'s message; the failures are tested in check()'s order."""
+    if n == 0:
+        raise ValueError("empty sequence")
+    if L > ef.MAX_LOW_BITS or L != reference_low_bits(n, last):
+        raise ValueError("wrong low-bit width")
+    n_high_bits = n + (last >> L) + 1
+    if high.shape[0] != (n_high_bits + 63) // 64 + 1:
+        raise ValueError("high bits have the wrong size")
+    if low.shape[0] != (n * L + 63) // 64 + 1:
+        raise ValueError("low bits have the wrong size")
+    if (sel1.shape[0] != -(-n // ef.SAMPLE)
+            or sel0.shape[0] != -(-(n_high_bits - n) // ef.SAMPLE)):
+        raise ValueError("select samples have the wrong size")
+    bits = np.unpackbits(high.view(np.uint8), bitorder="little")
+    ones = np.flatnonzero(bits[:n_high_bits]).tolist()
+    zeros = np.flatnonzero(bits[:n_high_bits] == 0).tolist()
+    low_int = int.from_bytes(low.tobytes(), "little")
+    values = [(((p - i) << L) | ((low_int >> (i * L)) & ((1 << L) - 1))) & U64
+              for i, p in enumerate(ones)]
+    if (bits[n_high_bits:].any() or len(ones) != n
+            or any(b <= a for a, b in zip(values, values[1:]))):
+        raise ValueError("values are not strictly increasing or the bit counts are wrong")
+    if values[-1] != last:
+        raise ValueError("the last value differs from the recorded one")
+    if (sel1.tolist() != ones[::ef.SAMPLE]) or (sel0.tolist() != zeros[::ef.SAMPLE]):
+        raise ValueError("select samples do not match the high bits")
+    return values[0]
+
+
+def outcome(fn, arrays: dict, n: int, last: int, L: int):
+    """("ok", first value) or ("error", message)."""
+    try:
+        return "ok", int(fn(arrays["high"], arrays["low"], arrays["sel1"], arrays["sel0"],
+                            n, last, L))
+    except ValueError as e:
+        return "error", str(e)
+
+
+@st.composite
+def sequences(draw) -> np.ndarray:
+    """Strictly increasing uint64 values: lengths around the sample boundaries (256), gaps
+    from all-ones (L = 0, one big bucket) to huge, first values up to 2^64 - 1."""
+    n = draw(st.one_of(st.integers(1, 10), st.integers(1, 1200),
+                       st.sampled_from([ef.SAMPLE - 1, ef.SAMPLE, ef.SAMPLE + 1,
+                                        2 * ef.SAMPLE, 3 * ef.SAMPLE + 1])))
+    max_gap = draw(st.sampled_from([1, 2, 4, 300, 1 << 20, 1 << 40]))
+    first = draw(st.one_of(st.integers(0, 1000), st.integers(0, U64)))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    gaps = rng.integers(1, max_gap, n - 1, endpoint=True, dtype=np.uint64)
+    if n > 1 and draw(st.booleans()):              # a dense run then one huge jump
+        gaps[int(rng.integers(0, n - 1))] = np.uint64(1 << int(rng.integers(20, 60)))
+    values = [first] + gaps.tolist()
+    total = sum(values)
+    if total > U64:                                # keep the last value below 2^64
+        first = max(0, U64 - (total - first))
+        values[0] = first
+        if sum(values) > U64:
+            values = [first] + [1] * (n - 1)
+    return np.cumsum(np.array(values, dtype=np.uint64), dtype=np.uint64)
+
+
+def encoded(v: np.ndarray) -> tuple:
+    e = ef.encode(v)
+    return {k: e[k] for k in ("high", "low", "sel1", "sel0")}, e["n"], e["last"], e["L"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(sequences())
+def test_streaming_check_accepts_valid_sequences(v):
+    arrays, n, last, L = encoded(v)
+    assert outcome(ef.check, arrays, n, last, L) == ("ok", int(v[0]))
+    assert outcome(reference_check, arrays, n, last, L) == ("ok", int(v[0]))
+    assert np.array_equal(ef.decode(arrays["high"], arrays["low"], arrays["sel1"],
+                                    arrays["sel0"], n, last, L), v)
+
+
+@st.composite
+def damages(draw, arrays: dict, n: int, last: int, L: int) -> tuple:
+    """One damage: 1-3 bit flips in one array, a truncated or lengthened array, or a wrong
+    n / last / L (with L either kept or recomputed for the wrong n / last, so the damage
+    also reaches the bit-level checks)."""
+    arrays = {k: a.copy() for k, a in arrays.items()}
+    kind = draw(st.sampled_from(["flip", "flip", "flip", "resize", "n", "last", "L"]))
+    if kind == "flip":
+        name = draw(st.sampled_from(sorted(arrays)))
+        a = arrays[name]
+        for _ in range(draw(st.integers(1, 3))):
+            word = draw(st.integers(0, a.shape[0] - 1))
+            a[word] ^= np.uint64(1) << np.uint64(draw(st.integers(0, 63)))
+    elif kind == "resize":
+        name = draw(st.sampled_from(sorted(arrays)))
+        a = arrays[name]
+        if draw(st.booleans()):
+            arrays[name] = a[:a.shape[0] - draw(st.integers(1, a.shape[0]))].copy()
+        else:
+            arrays[name] = np.concatenate([a, np.zeros(draw(st.integers(1, 3)), np.uint64)])
+    elif kind == "L":
+        L = draw(st.sampled_from(sorted({max(L - 1, 0), L + 1, 0, ef.MAX_LOW_BITS} - {L})))
+    else:
+        delta = draw(st.sampled_from([-ef.SAMPLE, -2, -1, 1, 2, ef.SAMPLE]))
+        if kind == "n":
+            n = max(n + delta, 0)
+        else:
+            last = min(max(last + delta, 0), U64)
+        if n > 0 and draw(st.booleans()):
+            L = reference_low_bits(n, last)
+    return arrays, n, last, L
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.data(), sequences())
+def test_streaming_check_raises_exactly_when_the_reference_does(data, v):
+    """On damaged arrays the streaming check and the plain decode-and-verify agree: the
+    same message, or both accept (a low-part flip can leave a valid sequence) with the
+    same first value."""
+    arrays, n, last, L = data.draw(damages(*encoded(v)))
+    expected = outcome(reference_check, arrays, n, last, L)
+    event(expected[1] if expected[0] == "error" else "accepted")   # --hypothesis-show-statistics
+    assert outcome(ef.check, arrays, n, last, L) == expected
+
+
+def test_streaming_check_absurd_sizes_are_refused():
+    """Sizes computed in Python integers: an n near 2^64 is a size error, not a wrapped
+    size that a tiny array matches (nor an 8 * n byte allocation)."""
+    for n, last in (((1 << 64) - 1, 0), ((1 << 64) - 10, 20)):
+        L = ef.low_bits_for(n, last)
+        n_high_bits = (n + (last >> L) + 1) % (1 << 64)        # what uint64 arithmetic gives
+        arrays = {"high": np.zeros((n_high_bits + 63) // 64 + 1, np.uint64),
+                  "low": np.zeros(1, np.uint64),
+                  "sel1": np.zeros(((n + 255) % (1 << 64)) >> 8, np.uint64),
+                  "sel0": np.zeros(1, np.uint64)}
+        kind, msg = outcome(ef.check, arrays, n, last, L)
+        assert kind == "error" and "wrong size" in msg
+
+
+def test_streaming_check_memory_does_not_grow_with_n():
+    """check() on 5 million values allocates O(1) memory (tracemalloc sees numpy's
+    allocations: decode, which needs 8 bytes per value, shows that it would notice)."""
+    n = 5_000_000
+    v = np.cumsum(np.random.default_rng(7).integers(1, 64, n, dtype=np.uint64),
+                  dtype=np.uint64)
+    arrays, n, last, L = encoded(v)
+    del v
+    args = (arrays["high"], arrays["low"], arrays["sel1"], arrays["sel0"], n, last, L)
+    tracemalloc.start()
+    try:
+        ef.check(*args)
+        _, check_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        values = ef.decode(*args)
+        _, decode_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert check_peak < (1 << 20), check_peak
+    assert decode_peak >= 8 * n and values.shape[0] == n
 
 
 def test_packed_roundtrip():
@@ -208,8 +384,8 @@ def downgrade_to_1_0(shard_dir):
     a = {n: fmt.read_array(shard_dir / f"{n}.arr", n, "<u8", man["files"][n])
          for n in list(DOC_STARTS_ARRAYS["elias_fano"]) + ["doc_end_rows", "C"]}
     k = p["n_docs"]
-    starts = ef.check(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"], a["doc_ef_sel0"],
-                      k + 1, p["n_rows"] - 1, p["doc_ef_low_bits"])
+    starts = ef.decode(a["doc_ef_high"], a["doc_ef_low"], a["doc_ef_sel1"], a["doc_ef_sel0"],
+                       k + 1, p["n_rows"] - 1, p["doc_ef_low_bits"])
     rows = ef.packed_unpack(a["doc_end_rows"], p["doc_end_width"], k) + a["C"][p["sep"]]
     for n in DOC_STARTS_ARRAYS["elias_fano"]:
         (shard_dir / f"{n}.arr").unlink()
