@@ -821,7 +821,9 @@ def main(argv=None) -> int:
         print(report, flush=True)
 
         mb_label = int(round(min(a.mb, corpus.text_bytes / C.MB)))
-        out = Path(a.out) if a.out else HERE / "results" / f"core_{corpus.name}_{mb_label}mb.json"
+        # a corpus given as a file path is named by its file's stem (core_dna_63mb.json)
+        label = Path(corpus.name).stem if "/" in corpus.name else corpus.name
+        out = Path(a.out) if a.out else HERE / "results" / f"core_{label}_{mb_label}mb.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         for r in systems.values():
             for key in ("counts", "locate_counts", "batch_counts"):
