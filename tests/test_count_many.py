@@ -241,3 +241,23 @@ def test_token_index_count_many_still_works(tmp_path):
     for nt in (1, 2):
         tok.num_threads = nt
         assert tok.count_many(pats).tolist() == want
+
+
+@given(st.lists(st.binary(max_size=12), max_size=40), st.integers(0, 10_000))
+def test_count_each_is_count(index, patterns, seed):
+    """FMShard.count_each (the one-at-a-time kernel in one C loop, which the benchmark times
+    against sdsl's harness) gives each shard's count, empty patterns and misses included."""
+    from fmindex.index import pack_patterns
+    idx, docs = index
+    rng = random.Random(seed)
+    text = b"\n".join(docs)
+    for _ in range(10):
+        i = rng.randrange(len(text))
+        patterns.append(text[i:i + rng.randint(1, 10)])
+    buf, offs = pack_patterns(patterns)
+    for sh in idx.shards:
+        got = sh.fm.count_each(buf, offs)
+        assert got.dtype == np.int64
+        assert list(got) == [sh.fm.count(p) for p in patterns]
+    with pytest.raises(ValueError):
+        idx.shards[0].fm.count_each(buf, np.array([0, len(buf) + 1], dtype=np.int64))
