@@ -245,8 +245,8 @@ cdef uint64_t _ngram_bucket_structure_errors(const fm_shard_t *fm, const uint64_
             x = <uint32_t>((key >> (8 * i)) & 255)
             if x == fm.sep:
                 sep_seen = 1
-        if (bk[2 * j + 1] >> 32) & ((<uint64_t>1 << NGRAM_COUNT_BITS) - 1) == 0 or sep_seen \
-                or fm_ngram_bucket(key, k, nb) != b or first < 1 or end > fm.n_rows:
+        if (cnt == 0 or sep_seen or fm_ngram_bucket(key, k, nb) != b or first < 1
+                or end > fm.n_rows):
             bad += 1
             continue
         b0 = <uint32_t>((key >> (8 * (k - 1))) & 255)
