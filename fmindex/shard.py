@@ -185,10 +185,11 @@ PAIR_TABLE_MIN_ROWS = 1 << 24
 # string whose first two bytes are among the K most frequent (as many as fit: K = 96 of the
 # 132 bytes of 100 MB of C), so most counts start three steps in
 TRI_TABLE_MAX_FRACTION = 0.05
-# ... and, with the triple table, the lossy 4-gram table, at most this share of the text:
-# 64-byte buckets of TETRA_SLOTS 4-grams (key, first row, count), the most frequent 4-grams
-# of each bucket, so most counts start four steps in (docs/design.md section 8c)
-TETRA_TABLE_MAX_FRACTION = 0.03
+# ... and, with the triple table (profile fast), a table of frequent longer strings with
+# their rows, at most this share of the text: the n-gram table (format 1.3, 4 to 8 bytes,
+# docs/design.md section 8d) or, for FAST_GRAM_TABLE "tetra", the 4/5-gram table of 1.2
+# shards (section 8c); most counts start four to eight steps in
+GRAM_TABLE_MAX_FRACTION = 0.03
 # the 4-gram builder ranks at most this many candidates per table slot (one rank step each)
 TETRA_CANDIDATES_PER_SLOT = 4
 TETRA_SLOTS, TETRA_WORDS = 5, 16
@@ -568,12 +569,12 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
             if tri is not None:
                 extra_arrays["tri_map"], extra_arrays["tri_rows"] = tri
                 if FAST_GRAM_TABLE == "tetra":
-                    n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
+                    n_buckets = int(GRAM_TABLE_MAX_FRACTION * N) // (4 * TETRA_WORDS)
                     if n_buckets >= 1:
                         extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))
                 else:
-                    n_buckets = int(TETRA_TABLE_MAX_FRACTION * N) // (8 * NGRAM_WORDS)
+                    n_buckets = int(GRAM_TABLE_MAX_FRACTION * N) // (8 * NGRAM_WORDS)
                     if n_buckets >= 1:
                         extra_arrays["ngram_rows"] = ngram_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))

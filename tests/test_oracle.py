@@ -117,7 +117,7 @@ def block_shift(request, monkeypatch):
         # compact RRR lines: one superblock per line, so that ranges cross superblocks
         monkeypatch.setattr(fmindex.shard, "RRR_SUPER_SHIFT", 0)
     # 4/5-gram or n-gram buckets: fraction * N / 64 (none below one)
-    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION",
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION",
                         {"tetra": 64.0, "ngram": 64.0, "ngram-few": 2.0}.get(pairs, 0.0))
     monkeypatch.setitem(_PROFILE, "profile", profile)
     monkeypatch.setitem(_PROFILE, "pairs", pairs)

@@ -526,7 +526,7 @@ def test_tetra_table_answers(tmp_path, monkeypatch, fraction):
     docs = moby_docs()[:40]
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
-    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", fraction)
     monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra")     # a format 1.2 table
     idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
     sh = idx.shards[0]
@@ -611,7 +611,7 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     docs = moby_docs()[:40]
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
-    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
     monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra")     # a format 1.2 table
     fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
     sd = tmp_path / "q" / SHARD
@@ -731,7 +731,7 @@ def test_ngram_table_answers(tmp_path, monkeypatch, fraction):
     docs = moby_docs()[:40]
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
-    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", fraction)
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", fraction)
     idx = fmindex.build(Documents(docs), tmp_path / "q", progress=False)
     sh = idx.shards[0]
     assert "tetra_rows" not in sh.arrays
@@ -810,7 +810,7 @@ def test_ngram_table_damage(tmp_path, monkeypatch):
     docs = moby_docs()[:40]
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
-    monkeypatch.setattr(fmindex.shard, "TETRA_TABLE_MAX_FRACTION", 0.5)
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
     fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
     sd = tmp_path / "q" / SHARD
     with fmindex.open(tmp_path / "q") as idx:
