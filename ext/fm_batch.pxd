@@ -24,7 +24,7 @@ from packed_ints cimport packed_get
 from sampled_rows cimport ROW_BLOCK_SHIFT, sampled_rank, sampled_rows_t
 from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
-                       fm_ngram_range, NGRAM_MIN,
+                       fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row)
 
 cdef enum:
@@ -469,7 +469,11 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
                 q.e = fm.n_rows
                 if symbol_t is uint8_t:
                     got = 0
-                    if fm.ngram != NULL and q.k >= NGRAM_MIN:  # last 8..4 bytes: the
+                    if fm.kmer != NULL and q.k >= fm.kmer_k and fm_kmer_range(
+                            fm, q.p, q.k, &q.s, &q.e):          # last k bytes: one entry
+                        got = fm.kmer_k
+                        q.k -= got
+                    elif fm.ngram != NULL and q.k >= NGRAM_MIN:  # last 8..4 bytes: the
                         got = fm_ngram_range(fm, q.p, q.k, &q.s, &q.e)  # lines of 5 lengths
                         q.k -= got
                     elif fm.tetra != NULL and q.k >= 4:     # last five / four bytes: one line

@@ -58,6 +58,11 @@ ctypedef struct fm_shard_t:
     # NULL (then the 4/5-gram table of a 1.2 shard, if any)
     const uint64_t *ngram
     uint64_t ngram_nb          # its buckets
+    # format 1.3 (profile "fast", shards of 4 dominant bytes, e.g. DNA): Bowtie's "ftab",
+    # the rows of every string of kmer_k of those bytes, or NULL
+    const uint32_t *kmer       # (2 * 4^kmer_k,) first row, count of each k-mer (code order)
+    const uint8_t *kmer_map    # (256,) code 0..3 of each of the 4 bytes, KMER_ABSENT else
+    uint64_t kmer_k
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -240,6 +245,32 @@ cdef inline uint64_t fm_ngram_range(const fm_shard_t *fm, const uint8_t *P, uint
     return 0
 
 
+cdef enum:
+    KMER_ABSENT = 0xFF
+
+
+cdef inline bint fm_kmer_range(const fm_shard_t *fm, const uint8_t *P, uint64_t m,
+                               uint64_t *s, uint64_t *e) noexcept nogil:
+    """Rows of the suffixes starting with P's last kmer_k bytes (m >= kmer_k) from the k-mer
+    table (Bowtie's "ftab": one 8-byte entry per string of the shard's 4 dominant bytes, in
+    their code order); False if one of those bytes is not among the 4 (use the n-gram
+    table then).  Empty strings hold count 0."""
+    cdef uint64_t idx = 0, i
+    cdef uint8_t c
+    for i in range(m - fm.kmer_k, m):
+        c = fm.kmer_map[P[i]]
+        if c == KMER_ABSENT:
+            return False
+        idx = (idx << 2) | c
+    s[0] = fm.kmer[2 * idx]
+    e[0] = s[0] + fm.kmer[2 * idx + 1]
+    if e[0] > fm.n_rows:            # only a damaged (unverified) index gets here
+        e[0] = fm.n_rows
+        if s[0] > e[0]:
+            s[0] = e[0]
+    return True
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
@@ -251,7 +282,9 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.ngram != NULL and m >= NGRAM_MIN:
+        if fm.kmer != NULL and m >= fm.kmer_k and fm_kmer_range(fm, P, m, &s, &e):
+            k = m - fm.kmer_k
+        elif fm.ngram != NULL and m >= NGRAM_MIN:
             k = m - fm_ngram_range(fm, P, m, &s, &e)
         elif fm.tetra != NULL and m >= 4:
             k = m - fm_tetra_range(fm, P, m, &s, &e)
@@ -569,4 +602,29 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
             raise ValueError("n-gram table has the wrong size or no triple table")
         fm.ngram = &ngram[0]
         fm.ngram_nb = ngram.shape[0] // NGRAM_WORDS
+    cdef const uint32_t[::1] kmer
+    cdef const uint8_t[::1] kmap
+    cdef uint64_t kk = 0, kn, codes = 0
+    fm.kmer = NULL
+    fm.kmer_map = NULL
+    fm.kmer_k = 0
+    if "kmer_rows" in arrays:
+        kmer = arrays["kmer_rows"]
+        kmap = arrays["kmer_map"]
+        kn = kmer.shape[0] // 2
+        while kk < 16 and (<uint64_t>1 << (2 * kk)) < kn:
+            kk += 1
+        if kmap.shape[0] != 256 or kmer.shape[0] != 2 * kn or kk < 1 or \
+                (<uint64_t>1 << (2 * kk)) != kn:
+            raise ValueError("k-mer table has the wrong size")
+        for b in range(256):
+            if kmap[b] != KMER_ABSENT:
+                if kmap[b] > 3 or b == fm.sep:
+                    raise ValueError("k-mer table byte map is damaged")
+                codes |= <uint64_t>1 << kmap[b]
+        if codes != 15:
+            raise ValueError("k-mer table byte map is damaged")
+        fm.kmer = &kmer[0]
+        fm.kmer_map = &kmap[0]
+        fm.kmer_k = kk
     return 0

@@ -15,7 +15,8 @@ from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
                       fm_extract, fm_doc_bounds, fm_doc_of, fm_tetra_bucket, TETRA_SLOTS,
                       TETRA_WORDS, TETRA_COUNT_BITS, fm_tri_range, fm_ngram_bucket,
-                      NGRAM_SLOTS, NGRAM_WORDS, NGRAM_MIN, NGRAM_MAX, NGRAM_COUNT_BITS)
+                      NGRAM_SLOTS, NGRAM_WORDS, NGRAM_MIN, NGRAM_MAX, NGRAM_COUNT_BITS,
+                      KMER_ABSENT)
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
@@ -262,6 +263,24 @@ cdef uint64_t _ngram_bucket_structure_errors(const fm_shard_t *fm, const uint64_
             if _ngram_slot(bk, jj, &key2, &k2, &f2, &c2) and key2 == key and k2 == k:
                 bad += 1
     return bad
+
+
+cdef uint64_t _kmer_entry_errors(const fm_shard_t *loc, const uint32_t *kmer,
+                                 const uint8_t *byte_of, uint64_t idx, uint64_t k) noexcept nogil:
+    """1 if entry idx of the k-mer table is not the backward search's (first row, count) of
+    its string (count 0: first row 0), else 0."""
+    cdef uint8_t q[32]
+    cdef uint64_t i, sp = 0, cnt
+    for i in range(k):
+        q[k - 1 - i] = byte_of[(idx >> (2 * i)) & 3]
+    cnt = fm_backward_search(loc, &q[0], k, &sp)
+    if cnt != kmer[2 * idx + 1]:
+        return 1
+    if cnt and sp != kmer[2 * idx]:
+        return 1
+    if cnt == 0 and kmer[2 * idx] != 0:
+        return 1
+    return 0
 
 
 cdef class FMShard:
@@ -538,6 +557,25 @@ cdef class FMShard:
         for b in prange(nb, nogil=True, schedule="static", chunksize=1024,
                         num_threads=max(1, num_threads)):
             bad += _ngram_bucket_errors(&loc, t + b * NGRAM_WORDS, <uint64_t>b, <uint64_t>nb)
+        return bad
+
+    def kmer_check(self, int num_threads=2):
+        """Entries of the k-mer table that disagree with a backward search of their string
+        by the other tables and rank steps (0 for a sound table; no table: 0)."""
+        if self.fm.kmer == NULL:
+            return 0
+        cdef fm_shard_t loc = self.fm          # the same index without the k-mer table
+        loc.kmer = NULL
+        cdef uint8_t byte_of[4]
+        cdef int b
+        for b in range(256):
+            if self.fm.kmer_map[b] != KMER_ABSENT:
+                byte_of[self.fm.kmer_map[b]] = <uint8_t>b
+        cdef Py_ssize_t n = <Py_ssize_t>1 << (2 * self.fm.kmer_k), i
+        cdef uint64_t bad = 0
+        for i in prange(n, nogil=True, schedule="static", chunksize=4096,
+                        num_threads=max(1, num_threads)):
+            bad += _kmer_entry_errors(&loc, self.fm.kmer, byte_of, <uint64_t>i, self.fm.kmer_k)
         return bad
 
     def locate_rows(self, uint64_t sp, uint64_t count, int num_threads=1):

@@ -175,6 +175,46 @@ def ngram_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     out[base + 1] = allf[order] | (alln[order] << np.uint64(32)) | (length[order] << np.uint64(60))
     return out
 
+
+def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
+               num_threads: int = 2) -> "Optional[tuple]":
+    """(kmer_map, kmer_rows) of a byte shard whose 4 most frequent bytes (the separator
+    aside) are >= KMER_MIN_SHARE of its text, else None.  kmer_map[b] = code 0..3 of byte b
+    among the 4 in byte order (0xFF for the others); kmer_rows = (first row, count) of every
+    string of k of the 4 bytes, index = its codes as base-4 digits (first byte most
+    significant), count 0 with first row 0 for strings that do not occur.  Built level by
+    level from the rows of the single bytes, one rank step per entry (4/3 * 4^k in all)."""
+    counts = np.diff(C[:257].astype(np.int64))
+    if 0 <= sep < 256:
+        counts[sep] = 0
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    top = np.sort(np.argsort(-counts, kind="stable")[:4])
+    if counts[top].sum() < KMER_MIN_SHARE * total or np.any(counts[top] == 0):
+        return None
+    k = 0
+    while k < KMER_MAX_K and 8 * 4 ** (k + 1) <= KMER_TABLE_MAX_FRACTION * n_text:
+        k += 1
+    if k <= NGRAM_MAX:
+        return None
+    syms = top.astype(np.uint32)
+    first = C[top].astype(np.uint32)
+    count = (C[top + 1] - C[top]).astype(np.uint32)
+    for _ in range(1, k):
+        n = first.shape[0]
+        xs = np.tile(np.arange(n), 4)
+        first, count = fm.extend_left(np.repeat(syms, n), first[xs],
+                                      (first[xs].astype(np.int64) + count[xs]).astype(np.uint32),
+                                      num_threads)
+    first[count == 0] = 0
+    rows = np.empty(2 * first.shape[0], dtype=np.uint32)
+    rows[0::2] = first
+    rows[1::2] = count
+    kmap = np.full(256, 0xFF, dtype=np.uint8)
+    kmap[top] = np.arange(4, dtype=np.uint8)
+    return kmap, rows
+
 PROFILE_WT_ARITY = {"fast": 4, "small": 2}
 WT_ARITIES = (2, 4)
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
@@ -202,6 +242,13 @@ FAST_GRAM_TABLE = "ngram"
 NGRAM_SLOTS, NGRAM_WORDS, NGRAM_MIN, NGRAM_MAX, NGRAM_COUNT_BITS = 4, 8, 4, 8, 28
 # candidates ranked per table slot and string length (one rank step each)
 NGRAM_CANDIDATES_PER_SLOT = 2
+# fast byte shards whose 4 most frequent bytes are at least this share of the text (DNA)
+# also store the k-mer table (Bowtie's "ftab"): first row and count of every string of k of
+# those bytes, 8 * 4^k bytes, k as large as fits in KMER_TABLE_MAX_FRACTION of the text (at
+# most KMER_MAX_K) and only if it is longer than the n-gram table's strings (section 8f)
+KMER_MIN_SHARE = 0.99
+KMER_TABLE_MAX_FRACTION = 0.15
+KMER_MAX_K = 12
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
@@ -278,6 +325,8 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "tri_map": "<u2",                   # byte ids of tri_rows: first/second, third (0xFFFF: none)
     "tetra_rows": "<u4",                # ... profile "fast" (1.2): lossy 4/5-gram table, 16 u32 per bucket
     "ngram_rows": "<u8",                # ... profile "fast" (1.3): n-gram table, 8 u64 per bucket
+    "kmer_rows": "<u4",                 # ... shards of 4 dominant bytes (1.3): k-mer table
+    "kmer_map": "|u1",                  # ... its code of each byte (0xFF: not one of the 4)
     "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
     "wt_rrr_supers": "<u8",             # wt_bits rrr63rc: RRR superblocks (ones, payload bit)
 }
@@ -287,7 +336,7 @@ COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_rrr_supers", "wt_nodes",
                            "wt_roots", "wt_table", "C", "pair_rows", "pair_dense_rows",
                            "pair_map", "tri_rows", "tri_map", "tetra_rows",
-                           "ngram_rows"),
+                           "ngram_rows", "kmer_rows", "kmer_map"),
     "locate (SA samples)": ("sampled_prefix", "sampled_low", "sampled_ef_high", "sampled_ef_low",
                             "sampled_ef_sel1", "sampled_ef_sel0", "sa_samples"),
     "extract (ISA samples)": ("isa_samples", "doc_end_rows"),
@@ -578,6 +627,9 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                     if n_buckets >= 1:
                         extra_arrays["ngram_rows"] = ngram_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))
+                    kmer = kmer_table(finished, C, int(sep), N)
+                    if kmer is not None:
+                        extra_arrays["kmer_map"], extra_arrays["kmer_rows"] = kmer
     files = {}
     for name, arr in list(arrays.items()) + list(extra_arrays.items()):
         files[name] = fmt.write_array(out_dir / f"{name}.arr", name, arr)
@@ -892,6 +944,33 @@ def _check_int_params(p: dict, names, bounds: Dict[str, tuple], mpath: str) -> N
             raise CorruptIndexError(f"parameter {k} is missing or out of range ({v!r})", mpath)
 
 
+def _check_kmer_table(a: dict, p: dict, sp: Path) -> None:
+    """The k-mer table's invariants (numpy, O(4^k)): both arrays, 4^k entries, a byte map
+    with codes 0..3 once each and never the separator, and entries whose rows lie inside
+    those of their first byte, in order and without overlap (count 0: first row 0)."""
+    _check("kmer_rows" in a and "kmer_map" in a and "tri_rows" in a, "k-mer table arrays", sp)
+    kr, km = a["kmer_rows"], a["kmer_map"]
+    n = kr.shape[0] // 2
+    k = max(n.bit_length() - 1, 0) // 2
+    _check(km.shape[0] == 256 and kr.shape[0] == 2 * n and n >= 4 and 4 ** k == n,
+           "k-mer table size", sp)
+    codes = km[km != 0xFF]
+    sep = p["sep"]
+    _check(codes.shape[0] == 4 and sorted(codes.tolist()) == [0, 1, 2, 3]
+           and not (0 <= sep < 256 and km[sep] != 0xFF), "k-mer table byte map", sp)
+    e = kr.reshape(n, 2).astype(np.int64)
+    first, cnt = e[:, 0], e[:, 1]
+    used = cnt > 0
+    _check(bool(np.all(first[~used] == 0)), "k-mer table", sp)
+    f, c = first[used], cnt[used]
+    byte_of = np.empty(4, dtype=np.int64)
+    byte_of[km[km != 0xFF]] = np.flatnonzero(km != 0xFF)
+    lead = byte_of[np.flatnonzero(used) >> (2 * (k - 1))]          # first byte of each
+    C = a["C"].astype(np.int64)
+    _check(bool(np.all(f >= C[lead])) and bool(np.all(f + c <= C[lead + 1]))
+           and bool(np.all(f[1:] >= f[:-1] + c[:-1])), "k-mer table", sp)
+
+
 def _read_params(raw, mpath: str) -> dict:
     if not isinstance(raw, dict):
         raise CorruptIndexError("shard manifest lacks parameters", mpath)
@@ -983,7 +1062,7 @@ class Shard:
                                                           or entry["bytes"] <= (1 << 22)))
             # the 4-gram table is always checksummed (<= 3% of the text, a few ms per 100
             # MB): a damaged entry could give a wrong count that no cheap invariant rules out
-            full = full or name in ("tetra_rows", "ngram_rows")
+            full = full or name in ("tetra_rows", "ngram_rows", "kmer_rows", "kmer_map")
             arrays[name] = fmt.read_array(self.path / f"{name}.arr", name, dtype, entry, full)
         kernel_arrays, kernel_params = self._validate(p, arrays)
         self.arrays = arrays
@@ -1000,6 +1079,10 @@ class Shard:
             if verify is True:
                 _check(self.fm.tetra_check() == 0, "4/5-gram table rows (backward search)",
                        self.path)
+        if "kmer_rows" in arrays and verify is True:
+            # the k-mer table: its structure was checked in _validate; here every entry
+            # against a backward search (~1 s per 4^10 entries on 2 threads)
+            _check(self.fm.kmer_check() == 0, "k-mer table rows (backward search)", self.path)
         if "ngram_rows" in arrays:
             # the n-gram table likewise (always checksummed above): its invariants, and with
             # verify=True every entry against a backward search
@@ -1181,6 +1264,8 @@ class Shard:
             tt = a["tetra_rows"]
             _check("tri_rows" in a and tt.shape[0] > 0 and tt.shape[0] % TETRA_WORDS == 0
                    and tt.shape[0] // TETRA_WORDS < (1 << 32), "4/5-gram table size", sp)
+        if "kmer_rows" in a or "kmer_map" in a:
+            _check_kmer_table(a, p, sp)
         if "ngram_rows" in a:
             nt = a["ngram_rows"]
             _check("tri_rows" in a and "tetra_rows" not in a and nt.shape[0] > 0

@@ -2,6 +2,7 @@
 smaller, keeps its parameters through add / reopen, and refuses a damaged payload."""
 import gzip
 import json
+import random
 import os
 import shutil
 import subprocess
@@ -886,3 +887,151 @@ def test_ngram_table_damage(tmp_path, monkeypatch):
         assert "ngram_rows" not in idx.shards[0].arrays
         for p in (b"the ", b"whale", b"Ahab", b"zzzz", b"the whale"):
             assert idx.count(p) == sum(_overlapping(d, p) for d in docs), p
+
+
+def _dna_docs(seed: int = 5) -> list:
+    """DNA-like documents: 4 bases, a few N / R runs (rare bytes the k-mer table skips)."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(160):
+        d = bytearray(rng.choice(b"ACGT") for _ in range(rng.randint(0, 600)))
+        if i % 9 == 4 and len(d) > 20:
+            j = rng.randrange(len(d) - 5)
+            d[j:j + rng.randint(1, 5)] = b"N" * len(d[j:j + 5])
+        if i % 23 == 7 and d:
+            d[rng.randrange(len(d))] = ord("R")
+        docs.append(bytes(d))
+    return docs
+
+
+def _dna_index(tmp_path, monkeypatch, name="q"):
+    import fmindex.shard
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
+    monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
+    monkeypatch.setattr(fmindex.shard, "KMER_TABLE_MAX_FRACTION", 64.0)   # k = 9 fits
+    monkeypatch.setattr(fmindex.shard, "KMER_MAX_K", 9)
+    docs = _dna_docs()
+    return docs, fmindex.build(Documents(docs), tmp_path / name, progress=False)
+
+
+def test_kmer_table_answers(tmp_path, monkeypatch):
+    """Shards of 4 dominant bytes (DNA) store the k-mer table (Bowtie's "ftab"): every
+    string of k of those bytes with its exact rows; counts, count_many and locate agree with
+    the text for patterns it answers (length >= k), shorter ones, ones with a rare byte in
+    their last k, absent strings and strings across a document boundary."""
+    docs, idx = _dna_index(tmp_path, monkeypatch)
+    sh = idx.shards[0]
+    km, kr = sh.arrays["kmer_map"], sh.arrays["kmer_rows"]
+    assert kr.shape[0] == 2 * 4 ** 9
+    assert [int(km[b]) for b in b"ACGT"] == [0, 1, 2, 3] and int(km[ord("N")]) == 0xFF
+    assert sh.fm.kmer_check() == 0
+    rng = random.Random(9)
+    text = b"\x00".join(docs)
+    pats = []
+    for m in (1, 2, 4, 8, 9, 10, 12, 20):
+        for _ in range(40):
+            i = rng.randrange(len(text) - m)
+            pats.append(text[i:i + m])
+    pats += [bytes(rng.choice(b"ACGT") for _ in range(rng.randint(9, 14))) for _ in range(60)]
+    pats += [b"ACGTACGTN", b"NNACGTACGTA", b"ACGTRACGTAC", b"ACGTACGTACGTACGT" * 3]
+    pats += [a[-5:] + b[:5] for a, b in zip(docs, docs[1:]) if len(a) > 5 and len(b) > 5][:20]
+    e = kr.reshape(-1, 2)
+    held = 0
+    for p in pats:
+        want = sum(_overlapping(d, p) for d in docs)
+        assert idx.count(p) == want, p
+        if len(p) == 9 and all(b in b"ACGT" for b in p):
+            code = 0
+            for b in p:
+                code = code * 4 + b"ACGT".index(b)
+            assert int(e[code, 1]) == want, p
+            if want:
+                assert (int(e[code, 0]), want) == sh.fm.search(p), p
+                held += 1
+    assert held >= 20
+    assert list(idx.count_many(pats)) == [idx.count(p) for p in pats]
+    for p in pats[::5]:
+        occ = sorted((d, o) for d, doc in enumerate(docs) for o in _find_all(doc, p))
+        assert [tuple(x) for x in idx.locate(p).tolist()] == occ, p
+    idx.close()
+    # text that is not 99% four bytes gets no k-mer table
+    moby = fmindex.build(Documents(moby_docs()[:20]), tmp_path / "moby", progress=False)
+    assert "kmer_rows" not in moby.shards[0].arrays
+    moby.close()
+
+
+def test_kmer_table_damage(tmp_path, monkeypatch):
+    """A damaged k-mer table is refused: flipped bytes by the checksum in every verify mode;
+    with a valid checksum, overlapping or out-of-order ranges, rows outside their first
+    byte's, a nonzero first row of an absent string and a damaged byte map by the structure
+    check on open, and a plausible wrong range by verify=True's backward search."""
+    import fmindex.format as fmt
+    docs, idx = _dna_index(tmp_path, monkeypatch)
+    good_rows = np.array(idx.shards[0].arrays["kmer_rows"])
+    good_map = np.array(idx.shards[0].arrays["kmer_map"])
+    idx.close()
+    sd = tmp_path / "q" / SHARD
+    n = [0]
+
+    def reopen_with(name, arr, verify):
+        dst = tmp_path / f"d{n[0]}"
+        n[0] += 1
+        shutil.copytree(tmp_path / "q", dst)
+        entry = fmt.write_array(dst / SHARD / f"{name}.arr", name, arr)
+        man = json.loads((dst / SHARD / "shard.json").read_text())
+        man["files"][name] = entry
+        fmt.write_json(dst / SHARD / "shard.json", man)
+        return fmindex.open(dst, verify=verify)
+
+    raw = bytearray((sd / "kmer_rows.arr").read_bytes())
+    raw[64 + 8 * 100] ^= 1
+    dst = tmp_path / "flip"
+    shutil.copytree(tmp_path / "q", dst)
+    (dst / SHARD / "kmer_rows.arr").write_bytes(bytes(raw))
+    for verify in (False, "auto", True):
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=verify)
+    e = good_rows.reshape(-1, 2)
+    used = np.flatnonzero(e[:, 1] >= 2)
+    i = int(used[len(used) // 2])
+    # a count one larger where the next string's range follows at once: overlap (structure)
+    nz = np.flatnonzero(e[:, 1] > 0)
+    adj = [int(a) for a, b in zip(nz, nz[1:]) if int(e[b, 0]) == int(e[a, 0] + e[a, 1])]
+    assert adj
+    t = e.copy()
+    t[adj[0], 1] += 1
+    with pytest.raises(CorruptIndexError, match="k-mer table"):
+        reopen_with("kmer_rows", t.reshape(-1), False)
+    # first row moved up by one, count shrunk: inside its range, only verify=True sees it
+    t = e.copy()
+    t[i, 0] += 1
+    t[i, 1] -= 1
+    reopen_with("kmer_rows", t.reshape(-1), "auto").close()
+    with pytest.raises(CorruptIndexError, match="backward search"):
+        reopen_with("kmer_rows", t.reshape(-1), True)
+    for damage in ("outside", "absent", "order"):
+        t = e.copy()
+        if damage == "outside":                 # a first row below its first byte's rows
+            t[i, 0] = 1
+        elif damage == "absent":                # an absent string with a first row
+            z = int(np.flatnonzero(e[:, 1] == 0)[0])
+            t[z, 0] = 5
+        else:                                   # two entries swapped
+            j = int(used[len(used) // 2 + 1])
+            t[[i, j]] = t[[j, i]]
+        with pytest.raises(CorruptIndexError, match="k-mer table"):
+            reopen_with("kmer_rows", t.reshape(-1), False)
+    for damage in ("dup", "sep", "size"):
+        m = good_map.copy()
+        if damage == "dup":                     # two bytes with code 0, none with 3
+            m[ord("T")] = 0
+        elif damage == "sep":                   # the separator's byte instead of T
+            sep = json.loads((sd / "shard.json").read_text())["params"]["sep"]
+            assert sep < 256
+            m[ord("T")] = 0xFF
+            m[sep] = 3
+        else:
+            m = m[:200]
+        with pytest.raises(CorruptIndexError):
+            reopen_with("kmer_map", m, False)
