@@ -14,8 +14,6 @@ Systems (columns):
   fmindex            this library, default sampling (sa_sample=32, isa_sample=64),
                      one ``Index.count`` / ``locate`` / ``extract`` call per query;
   fmindex batch      ``Index.count_many(group, num_threads=1)`` (count rows only);
-  fmindex C loop     ``FMShard.count_each``: one search after another in a nogil loop, no
-                     Python call per pattern, as sdsl's harness times (count rows only);
   fm-index 4.0.0     PyPI ``fm-index`` (Rust) ``FMIndex(str)``: ``count``,
                      ``iter_locate`` + islice for capped locate (no extract API);
   divsufsort SA      ``pydivsufsort.divsufsort`` int32 suffix array + the text, queried
@@ -75,7 +73,6 @@ LOCATE_LEN = 5          # a length of its own, so sdsl's per-length locate figur
 COLUMNS = [  # (key, header)
     ("ours", "fmindex"),
     ("ours_batch", "fmindex batch"),
-    ("ours_loop", "fmindex C loop"),
     ("fm_index", "fm-index 4.0.0"),
     ("sa", "divsufsort SA"),
     ("sdsl_plain", "sdsl plain"),
@@ -90,8 +87,7 @@ def log(msg: str) -> None:
 # =============================================================================== workers
 def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_check,
                    extract_fn=None, extract_items=None, extract_check=None,
-                   document_fn=None, document_check=None, batch_fn=None,
-                   loop_fn=None) -> dict:
+                   document_fn=None, document_check=None, batch_fn=None) -> dict:
     """Untimed correctness pass, then ``reps`` timed repetitions of every query kind."""
     groups = {name: [conv(p) for p in pats] for name, pats in spec["groups"].items()}
     raw_groups = spec["groups"]
@@ -112,11 +108,9 @@ def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_
                       if not extract_check(r, extract_fn(it)))
     if document_fn is not None:
         doc_bad = sum(1 for d in spec["docs"] if not document_check(d, document_fn(d)))
-    batch_counts = loop_counts = None
+    batch_counts = None
     if batch_fn is not None:
         batch_counts = {name: [int(x) for x in batch_fn(ps)] for name, ps in raw_groups.items()}
-    if loop_fn is not None:
-        loop_counts = {name: [int(x) for x in loop_fn(ps)] for name, ps in raw_groups.items()}
 
     # timed part: every query kind in chunks of ~chunk_us, per-chunk medians over reps
     tgt = spec["chunk_us"] * 1e3
@@ -128,14 +122,6 @@ def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_
         for name, ps in raw_groups.items():
             timers[f"batch_{name}"] = (C.ChunkedTiming(batch_fn, ps, tgt, batch=True,
                                                        min_chunk=100), 1e-3 / len(ps))
-    if loop_fn is not None:
-        # after the others (so that no count_m runs right after the same patterns' loop),
-        # each group after reading 96 MB (so that it does not find the lines count_many just
-        # read for the same patterns: 500 searches of m = 64 touch ~6 MB, and this VM's L3
-        # share varies from ~8 to ~30 MiB)
-        for name, ps in raw_groups.items():
-            timers[f"loop_{name}"] = (C.ChunkedTiming(loop_fn, ps, tgt, batch=True,
-                                                      min_chunk=100), 1e-3 / len(ps))
     if occ_total:
         timers["locate"] = (C.ChunkedTiming(locate_fn, loc, tgt), 1.0 / occ_total)   # ns/occ
     if extract_fn is not None:
@@ -144,14 +130,11 @@ def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_
     if document_fn is not None:
         timers["document"] = (C.ChunkedTiming(document_fn, spec["docs"], tgt),
                               1e-6 / len(spec["docs"]))                               # ms/doc
-    flush = np.ones(96 << 20 >> 3, dtype=np.int64) if loop_fn is not None else None
     for rep in range(spec["reps"]):
         gc.collect()
         gc.disable()
         try:
-            for key, (tm, _scale) in timers.items():
-                if flush is not None and key.startswith("loop_"):
-                    flush.sum()
+            for tm, _scale in timers.values():
                 tm.run()
         finally:
             gc.enable()
@@ -161,7 +144,7 @@ def _bench_queries(spec: dict, *, count_fn, conv, locate_fn, locate_len, locate_
         "counts": counts, "locate_counts": loc_counts, "locate_occ_total": occ_total,
         "locate_patterns": len(loc), "check_failures": {
             "locate": loc_bad, "extract": ext_bad, "document": doc_bad},
-        "batch_counts": batch_counts, "loop_counts": loop_counts,
+        "batch_counts": batch_counts,
     }
 
 
@@ -225,27 +208,12 @@ def worker_ours(spec: dict) -> dict:
     def batch_fn(ps):
         return idx.count_many(ps, num_threads=1)
 
-    loop_fn = None
-    if len(idx.shards) == 1 and idx.shards[0].alphabet == "bytes":
-        # the one-at-a-time kernel in a C loop (FMShard.count_each): sdsl's harness's terms
-        # each chunk is packed once (ChunkedTiming reuses its chunk lists), so the timing is
-        # the searches alone, like the harness's loop over a prepared pattern array
-        from fmindex.index import pack_patterns
-        each = idx.shards[0].fm.count_each
-        packed: dict = {}
-
-        def loop_fn(ps):
-            hit = packed.get(id(ps))
-            if hit is None or hit[0] is not ps:
-                hit = packed[id(ps)] = (ps, *pack_patterns(ps))
-            return each(hit[1], hit[2])
-
     res = _bench_queries(spec, count_fn=cnt, conv=lambda p: p, locate_fn=locate_fn,
                          locate_len=len, locate_check=locate_check,
                          extract_fn=extract_fn, extract_items=spec["ranges"],
                          extract_check=extract_check,
                          document_fn=lambda d: doc(d).data, document_check=document_check,
-                         batch_fn=batch_fn, loop_fn=loop_fn)
+                         batch_fn=batch_fn)
     res["num_threads"] = idx.num_threads
     idx.close()
     # locate with the default thread count (Index.locate resolves rows in parallel)
@@ -604,10 +572,10 @@ def build_table(systems: dict, corpus: C.Corpus, spec: dict, mism: dict) -> str:
     n = corpus.text_bytes
 
     def timing(k: str, key: str) -> Optional[dict]:
-        if k in ("ours_batch", "ours_loop"):
+        if k == "ours_batch":
             if not key.startswith("count_"):
                 return None
-            k, key = "ours", k[len("ours_"):] + "_" + key[len("count_"):]
+            k, key = "ours", "batch_" + key[len("count_"):]
         return systems[k].get("timings", {}).get(key)
 
     def tget(key):
@@ -618,7 +586,7 @@ def build_table(systems: dict, corpus: C.Corpus, spec: dict, mism: dict) -> str:
 
     def field(name, scale):
         def get(k):
-            v = systems[k].get(name) if k not in ("ours_batch", "ours_loop") else None
+            v = systems[k].get(name) if k != "ours_batch" else None
             return None if v is None else scale(v)
         return get
 
@@ -673,15 +641,14 @@ def compare_counts(systems: dict, spec: dict) -> dict:
     out = {}
     all_counts = {}
     for k, r in systems.items():
-        if k in ("ours_batch", "ours_loop") or "counts" not in r:
+        if k == "ours_batch" or "counts" not in r:
             continue
         flat = [c for nm in names for c in r["counts"].get(nm, [])] + list(r["locate_counts"])
         all_counts[k] = flat
-    for k, key in (("ours_batch", "batch_counts"), ("ours_loop", "loop_counts")):
-        if ref.get(key):
-            # count_many / count_each ran on the count groups only: compare those
-            all_counts[k] = ([c for nm in names for c in ref[key][nm]]
-                             + list(ref["locate_counts"]))
+    if ref.get("batch_counts"):
+        # count_many ran on the count groups only: compare those, pattern by pattern
+        all_counts["ours_batch"] = ([c for nm in names for c in ref["batch_counts"][nm]]
+                                    + list(ref["locate_counts"]))
     base = all_counts["ours"]
     examples = []
     pats = [p for nm in names for p in spec["groups"][nm]] + list(spec["locate"])
@@ -769,8 +736,6 @@ def main(argv=None) -> int:
         q["build_child"] = b["child"]
         systems["ours"] = q
         systems["ours_batch"] = {}
-        if q.get("loop_counts"):
-            systems["ours_loop"] = {}
         for key in spec["variants"]:
             log(f"fmindex {key}: build + queries")
             vb = run_worker(f"ours_build@{key}", spec_path, workdir, a.timeout)
@@ -833,9 +798,7 @@ def main(argv=None) -> int:
                "(its harness)") + ". Cells: value (peer "
             f"cost / fmindex cost ×; >1 = fmindex better; for build MB/s: fmindex MB/s / peer MB/s).",
             "- fmindex = one Python call per query (`Index.count/locate/extract/document`, "
-            "num_threads=1); batch = `count_many(group, num_threads=1)`; C loop = "
-            "`FMShard.count_each` (one search after another in one nogil loop, no Python call "
-            "per pattern: the harness's terms); fm-index: `count`, "
+            "num_threads=1); batch = `count_many(group, num_threads=1)`; fm-index: `count`, "
             "`iter_locate`+islice, size = pickled index; SA: int32 SA + text (size counts both), "
             "`sa_search` via ctypes, extract/document = bytes slices"
             + ("" if a.no_sdsl else "; sdsl: C++ loop (no Python call overhead), `g++ -O3 "
