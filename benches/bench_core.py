@@ -668,6 +668,21 @@ def compare_counts(systems: dict, spec: dict) -> dict:
     return {"per_system": out, "patterns_with_disagreement": any_bad, "examples": examples}
 
 
+def cache_probe(workdir: Path) -> Dict[str, float]:
+    """ns per dependent load at 16 / 24 / 32 MiB (benches/bench_memory_latency.py, 5 M loads
+    each): how much of the L3 this VM has now, which moves every system's times (sdsl's more
+    than ours, docs/design.md section 8e).  Empty if gcc is missing."""
+    import subprocess
+    import bench_memory_latency as ML
+    try:
+        exe = ML.compile_chase(workdir)
+        return {f"{mib} MiB": float(subprocess.run([str(exe), str(mib), "0", "5000000"],
+                                                   check=True, capture_output=True, text=True)
+                                    .stdout.split()[0]) for mib in (16, 24, 32)}
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+
+
 def main(argv=None) -> int:
     a = parse_args(argv)
     if a.worker:
@@ -684,6 +699,8 @@ def main(argv=None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     machine_before = C.machine_info()
     try:
+        probe_before = cache_probe(workdir)
+        log(f"cache probe (ns per dependent load): {probe_before}")
         engine = snapshot_engine(workdir, a.engine_commit)
         log(f"engine snapshot: fmindex {engine['commit']} -> {engine['path']}")
         log(f"preparing corpus {a.corpus!r}, {a.mb:g} MB, in {workdir}")
@@ -776,6 +793,7 @@ def main(argv=None) -> int:
                       if any(v.values())}
         n_pats = sum(len(p) for p in groups.values()) + len(locate)
         load_after = os.getloadavg()
+        probe_after = cache_probe(workdir)
         tdt = systems["ours"].get("timings_default_threads", {})
         loc_mt = (f"; fmindex locate with its default {tdt['num_threads']} threads: "
                   f"{C.fmt_num(tdt['locate']['median'])} ns/occ" if tdt else "")
@@ -812,6 +830,10 @@ def main(argv=None) -> int:
             f"(concurrent jobs on the machine; see the spread row).",
             f"- counts compared on all {n_pats:,} patterns across systems: "
             f"{mism['patterns_with_disagreement']} patterns disagree.",
+            "- cache probe, ns per dependent load at 16 / 24 / 32 MiB (how much L3 the VM had; "
+            "it moves sdsl's times more than ours): "
+            + " / ".join(f"{v:.0f}" for v in probe_before.values()) + " at start, "
+            + " / ".join(f"{v:.0f}" for v in probe_after.values()) + " at end.",
         ]
         if errors:
             lines.append(f"- skipped/failed: {errors}")
@@ -834,6 +856,7 @@ def main(argv=None) -> int:
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "duration_s": round(time.time() - t_start, 1),
             "fmindex_commit": engine["commit"], "engine": engine,
             "machine": machine_before, "loadavg_after": list(os.getloadavg()),
+            "cache_probe_ns": {"before": probe_before, "after": probe_after},
             "corpus": corpus.info(),
             "params": {"reps": a.reps, "per_len": a.per_len, "n_miss": len(misses),
                        "miss_len": MISS_LEN, "n_locate": len(locate), "locate_len": LOCATE_LEN,
