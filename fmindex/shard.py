@@ -774,53 +774,16 @@ def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
 
 def _five_grams(fm: FMShard, keys: np.ndarray, first_rows: np.ndarray, counts: np.ndarray,
                 T: int, budget: int, num_threads: int) -> tuple:
-    """5-grams "y m d" of count < 2^24 from the 4-grams (keys, rows, counts): the pairs of
-    4-grams "y m" and "m d" both of count >= T' (T' >= T, raised until there are at most
-    ``budget`` pairs), each extended by one rank step.  Returns ((n, 2) uint32 of (y, key of
-    "m d"), first rows, counts), those that occur."""
-    sel = np.flatnonzero(counts >= T)
-    mid_l = (keys[sel] & np.uint32(0xFFFFFF)).astype(np.int64)     # "y m": m = last 3
-    mid_r = (keys[sel] >> np.uint32(8)).astype(np.int64)            # "m d": m = first 3
-    mids, inv = np.unique(np.concatenate([mid_l, mid_r]), return_inverse=True)
-    gl, gr = inv[:sel.shape[0]], inv[sel.shape[0]:]
-    cs = counts[sel]
-
-    def n_pairs(T2: int) -> int:
-        ml = cs >= T2
-        nl = np.bincount(gl[ml], minlength=mids.shape[0])
-        nr = np.bincount(gr[ml], minlength=mids.shape[0])
-        return int((nl * nr).sum())
-
-    lo, hi = T, int(cs.max(initial=0)) + 1
-    if n_pairs(lo) > budget:
-        while hi - lo > 1:
-            m = (lo + hi) // 2
-            if n_pairs(m) <= budget:
-                hi = m
-            else:
-                lo = m
-        T = hi
-    ml = cs >= T
-    li = sel[ml][np.argsort(gl[ml], kind="stable")]       # left 4-grams by group
-    ri = sel[ml][np.argsort(gr[ml], kind="stable")]
-    gli = np.sort(gl[ml])
-    gri = np.sort(gr[ml])
-    nr = np.bincount(gri, minlength=mids.shape[0])
-    offr = np.concatenate(([0], np.cumsum(nr)))
-    rep = nr[gli]
-    total = int(rep.sum())
-    if total == 0:
-        return np.zeros((0, 2), np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.int64)
-    pos = np.repeat(offr[gli] - (np.cumsum(rep) - rep), rep) + np.arange(total)
-    left = np.repeat(li, rep)
-    right = ri[pos]
-    y = (keys[left] >> np.uint32(24)).astype(np.uint32)
-    s = first_rows[right]
-    e = (first_rows[right].astype(np.int64) + counts[right]).astype(np.uint32)
-    f5, n5 = fm.extend_left(y, s, e, num_threads)
-    keep = (n5 > 0) & (n5 < (1 << 24))
-    return (np.stack([y[keep], keys[right][keep]], axis=1), f5[keep],
-            n5[keep].astype(np.int64))
+    """5-grams "y m d" of count < 2^24 from the 4-grams (keys, rows, counts), as
+    _longer_grams joins them.  Returns ((n, 2) uint32 of (y, key of "m d"), first rows,
+    counts), those that occur."""
+    k5, f5, n5 = _longer_grams(fm, keys.astype(np.uint64), first_rows, counts, 4, T, budget,
+                               num_threads)
+    keep = n5 < (1 << 24)
+    k5 = k5[keep]
+    return (np.stack([(k5 >> np.uint64(32)).astype(np.uint32),
+                      (k5 & np.uint64(0xFFFFFFFF)).astype(np.uint32)], axis=1),
+            f5[keep], n5[keep])
 
 
 def _ef_arrays(e: dict, prefix: str) -> Dict[str, np.ndarray]:
