@@ -481,6 +481,39 @@ def test_bad_metadata_block_size_is_refused(tmp_path, value):
         fmindex.open(tmp_path / "i", verify=False)
 
 
+class _TableRewriter:
+    """Copies of the index at ``src`` with one array file rewritten under a valid checksum
+    (the damage tests of the 4/5-gram, n-gram and k-mer tables): ``open(name, arr, verify)``
+    copies, writes ``arr`` as NAME.arr with its manifest entry, and opens the copy."""
+
+    def __init__(self, src: Path):
+        self.src, self.n = src, 0
+
+    def open(self, name: str, arr: np.ndarray, verify):
+        import fmindex.format as fmt
+        dst = self.src.parent / f"{self.src.name}-d{self.n}"
+        self.n += 1
+        shutil.copytree(self.src, dst)
+        entry = fmt.write_array(dst / SHARD / f"{name}.arr", name, arr)
+        man = json.loads((dst / SHARD / "shard.json").read_text())
+        man["files"][name] = entry
+        fmt.write_json(dst / SHARD / "shard.json", man)
+        return fmindex.open(dst, verify=verify)
+
+
+def _flip_is_refused(src: Path, name: str, offset: int) -> None:
+    """A copy of the index at ``src`` with bit 0 of byte ``offset`` of NAME.arr flipped is
+    refused by the checksum in every verify mode."""
+    raw = bytearray((src / SHARD / f"{name}.arr").read_bytes())
+    raw[offset] ^= 1
+    dst = src.parent / f"{src.name}-flip"
+    shutil.copytree(src, dst)
+    (dst / SHARD / f"{name}.arr").write_bytes(bytes(raw))
+    for verify in (False, "auto", True):
+        with pytest.raises(IndexFormatError):
+            fmindex.open(dst, verify=verify)
+
+
 def _tetra_lookup(sh, p: bytes):
     """(first row, count, bytes answered) of the longest suffix of p (5 or 4 bytes) held by
     the shard's 4/5-gram table, or None (a Python mirror of fm_tetra_range)."""
@@ -615,29 +648,15 @@ def test_tetra_table_damage(tmp_path, monkeypatch):
     monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
     monkeypatch.setattr(fmindex.shard, "FAST_GRAM_TABLE", "tetra")     # a format 1.2 table
     fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
-    sd = tmp_path / "q" / SHARD
     good = np.array(fmindex.open(tmp_path / "q").shards[0].arrays["tetra_rows"])
 
+    rewriter = _TableRewriter(tmp_path / "q")
+
     def reopen_with(table, verify):
-        dst = tmp_path / f"d{reopen_with.n}"
-        reopen_with.n += 1
-        shutil.copytree(tmp_path / "q", dst)
-        entry = fmt.write_array(dst / SHARD / "tetra_rows.arr", "tetra_rows", table)
-        man = json.loads((dst / SHARD / "shard.json").read_text())
-        man["files"]["tetra_rows"] = entry
-        fmt.write_json(dst / SHARD / "shard.json", man)
-        return fmindex.open(dst, verify=verify)
-    reopen_with.n = 0
+        return rewriter.open("tetra_rows", table, verify)
 
     # flipped bytes: refused by the checksum, whatever the verify mode
-    raw = bytearray((sd / "tetra_rows.arr").read_bytes())
-    raw[64 + 4 * (2 * TETRA_SLOTS)] ^= 1                   # bucket 0's first count
-    dst = tmp_path / "flip"
-    shutil.copytree(tmp_path / "q", dst)
-    (dst / SHARD / "tetra_rows.arr").write_bytes(bytes(raw))
-    for verify in (False, "auto", True):
-        with pytest.raises(IndexFormatError):
-            fmindex.open(dst, verify=verify)
+    _flip_is_refused(tmp_path / "q", "tetra_rows", 64 + 4 * (2 * TETRA_SLOTS))  # bucket 0's count
     # valid checksums: a count one too large breaks the range invariants or the exact check
     t = good.copy().reshape(-1, TETRA_WORDS)
     t[0, 2 * TETRA_SLOTS] += 1
@@ -813,30 +832,15 @@ def test_ngram_table_damage(tmp_path, monkeypatch):
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
     fmindex.build(Documents(docs), tmp_path / "q", progress=False).close()
-    sd = tmp_path / "q" / SHARD
     with fmindex.open(tmp_path / "q") as idx:
         good = np.array(idx.shards[0].arrays["ngram_rows"]).reshape(-1, NGRAM_WORDS)
         sep = idx.shards[0].params["sep"]
-    n = [0]
+    rewriter = _TableRewriter(tmp_path / "q")
 
     def reopen_with(table, verify):
-        dst = tmp_path / f"d{n[0]}"
-        n[0] += 1
-        shutil.copytree(tmp_path / "q", dst)
-        entry = fmt.write_array(dst / SHARD / "ngram_rows.arr", "ngram_rows", table.reshape(-1))
-        man = json.loads((dst / SHARD / "shard.json").read_text())
-        man["files"]["ngram_rows"] = entry
-        fmt.write_json(dst / SHARD / "shard.json", man)
-        return fmindex.open(dst, verify=verify)
+        return rewriter.open("ngram_rows", table.reshape(-1), verify)
 
-    raw = bytearray((sd / "ngram_rows.arr").read_bytes())
-    raw[64 + 8 + 4] ^= 1                                   # bucket 0's first count
-    dst = tmp_path / "flip"
-    shutil.copytree(tmp_path / "q", dst)
-    (dst / SHARD / "ngram_rows.arr").write_bytes(bytes(raw))
-    for verify in (False, "auto", True):
-        with pytest.raises(IndexFormatError):
-            fmindex.open(dst, verify=verify)
+    _flip_is_refused(tmp_path / "q", "ngram_rows", 64 + 8 + 4)      # bucket 0's first count
 
     def slot(pred):
         return next((b, j) for b in range(good.shape[0]) for j in range(NGRAM_SLOTS)
@@ -966,32 +970,13 @@ def test_kmer_table_damage(tmp_path, monkeypatch):
     with a valid checksum, overlapping or out-of-order ranges, rows outside their first
     byte's, a nonzero first row of an absent string and a damaged byte map by the structure
     check on open, and a plausible wrong range by verify=True's backward search."""
-    import fmindex.format as fmt
     docs, idx = _dna_index(tmp_path, monkeypatch)
     good_rows = np.array(idx.shards[0].arrays["kmer_rows"])
     good_map = np.array(idx.shards[0].arrays["kmer_map"])
     idx.close()
     sd = tmp_path / "q" / SHARD
-    n = [0]
-
-    def reopen_with(name, arr, verify):
-        dst = tmp_path / f"d{n[0]}"
-        n[0] += 1
-        shutil.copytree(tmp_path / "q", dst)
-        entry = fmt.write_array(dst / SHARD / f"{name}.arr", name, arr)
-        man = json.loads((dst / SHARD / "shard.json").read_text())
-        man["files"][name] = entry
-        fmt.write_json(dst / SHARD / "shard.json", man)
-        return fmindex.open(dst, verify=verify)
-
-    raw = bytearray((sd / "kmer_rows.arr").read_bytes())
-    raw[64 + 8 * 100] ^= 1
-    dst = tmp_path / "flip"
-    shutil.copytree(tmp_path / "q", dst)
-    (dst / SHARD / "kmer_rows.arr").write_bytes(bytes(raw))
-    for verify in (False, "auto", True):
-        with pytest.raises(IndexFormatError):
-            fmindex.open(dst, verify=verify)
+    reopen_with = _TableRewriter(tmp_path / "q").open
+    _flip_is_refused(tmp_path / "q", "kmer_rows", 64 + 8 * 100)
     e = good_rows.reshape(-1, 2)
     used = np.flatnonzero(e[:, 1] >= 2)
     i = int(used[len(used) // 2])
