@@ -19,6 +19,7 @@ from fmindex._fm_shard import COUNT_PARALLEL_MIN_SYMBOLS, pattern_refs
 from fmindex.corpus import Documents
 from fmindex.errors import PatternError
 from fmindex.index import MAX_PATTERN_BYTES
+from oracle import count as oracle_count
 
 WORDS = ("alpha beta gamma delta natural language fm index the of and x y z "
          "héllo wörld 日本語 naïve").split()
@@ -28,18 +29,6 @@ def _docs(n: int, seed: int) -> "list[str]":
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(0 if i % 29 == 3 else rng.randint(1, 50)))
             for i in range(n)]
-
-
-def _oracle(docs: "list[bytes]", p: bytes) -> int:
-    if not p:
-        return sum(map(len, docs))
-    n = 0
-    for d in docs:
-        i = d.find(p)
-        while i >= 0:
-            n += 1
-            i = d.find(p, i + 1)
-    return n
 
 
 @pytest.fixture(scope="module", params=["one-shard", "sharded"])
@@ -105,7 +94,7 @@ def test_lists_match_count(index, data):
                                min_size=len(raw), max_size=len(raw)))
     pats = [_materialize(docs, p, k) for p, k in zip(raw, kinds)]
     want = _check(idx, pats)
-    assert want == [_oracle(docs, _as_bytes(p)) for p in pats]
+    assert want == [oracle_count(docs, _as_bytes(p)) for p in pats]
     _check(idx, tuple(pats), want)
     for nt in (1, 2):                                   # any iterable: the packed path
         assert idx.count_many(iter(pats), num_threads=nt).tolist() == want
@@ -118,7 +107,7 @@ def test_bytes_lists_match_count(index, pats):
     idx, docs = index
     assert pattern_refs(pats, MAX_PATTERN_BYTES) is not None
     want = _check(idx, pats)
-    assert want == [_oracle(docs, p) for p in pats]
+    assert want == [oracle_count(docs, p) for p in pats]
 
 
 def test_edge_lists(index):

@@ -37,6 +37,7 @@ from fmindex.errors import (CorpusError, CorruptIndexError, EmptyCorpusError, FM
                             FormatVersionError, IndexFormatError, MissingIndexFileError,
                             PatternError, TruncatedIndexFileError)
 from fmindex.shard import DOC_STARTS_ARRAYS, SAMPLED_ROWS_ARRAYS, SHARD_ARRAYS
+from oracle import count as oracle_count
 
 SHARD = "shard-00000"
 # byte shards of the default ("fast") profile also hold the 4-ary tree's superblock counts
@@ -69,18 +70,6 @@ def make_docs(n: int, seed: int) -> list:
         k = 0 if i % 37 == 5 else rng.randint(1, 60)      # a few empty documents
         docs.append(" ".join(rng.choice(WORDS) for _ in range(k)))
     return docs
-
-
-def oracle_count(docs: "list[bytes]", pat: bytes) -> int:
-    if not pat:
-        return sum(len(d) for d in docs)
-    n = 0
-    for d in docs:
-        i = d.find(pat)
-        while i >= 0:
-            n += 1
-            i = d.find(pat, i + 1)
-    return n
 
 
 def oracle_locate(docs: "list[bytes]", pat: bytes) -> list:
