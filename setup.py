@@ -18,6 +18,7 @@ EXTENSIONS = {
     "_rank_bitvector": ["ext/rank_bitvector.pyx"],
     "_rrr_bitvector": ["ext/rrr_bitvector.pyx"],
     "_quad_vector": ["ext/quad_vector.pyx"],
+    "_pair_occ": ["ext/pair_occ.pyx"],
     "_wavelet_tree": ["ext/wavelet_tree.pyx"],
     "_bwt_builder": ["ext/bwt_builder.pyx"],
     "_fm_shard": ["ext/fm_shard.pyx"],

@@ -25,7 +25,9 @@ from sampled_rows cimport ROW_BLOCK_SHIFT, sampled_rank, sampled_rows_t
 from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
-                       fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row)
+                       fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
+                       fm_po_step, fm_locate_row, fm_extract)
+from pair_occ cimport po_prefetch
 
 cdef enum:
     LANES = 24
@@ -159,6 +161,11 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
     """out[k] = text position of rows[k] (each row >= 1), LANES walks interleaved."""
     # one copy of the loop per sampled-rows layout (a fused type): with the layout tested
     # inside the loop, GCC kept the test and dropped the blocks' prefetch (~20% slower)
+    cdef uint64_t k
+    if fm.wt.arity == 16:               # a pair-occurrence table: one walk at a time
+        for k in range(n):
+            out[k] = fm_locate_row(fm, rows[k] if rows[k] < fm.n_rows else fm.n_rows - 1)
+        return
     if fm.sampled_is_ef:
         _locate_batch(fm, &fm.sampled_ef, rows, n, out)
     else:
@@ -216,6 +223,9 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                                   symbol_t *out) noexcept nogil:
     """Symbols [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
     cdef uint64_t s, e
+    if fm.wt.arity == 16:               # a pair-occurrence table: one walk
+        fm_extract(fm, doc, a, b, out)
+        return
     fm_doc_bounds(fm, doc, &s, &e)
     cdef uint64_t lo = s + a, hi = s + b, R = fm.isa_rate
     cdef uint64_t q = (lo // R + 1) * R     # first chain end above lo
@@ -432,6 +442,89 @@ cdef inline bint _claim(uint64_t *claim, uint64_t n, uint64_t *nxt, uint64_t *li
     return True
 
 
+ctypedef struct _po_search_t:
+    const uint8_t *p      # the pattern
+    uint64_t k            # symbols P[0..k) still to search
+    uint64_t s, e         # rows of P[k..]
+    int64_t slot          # output slot, -1 = idle lane
+
+
+cdef inline uint64_t fm_table_start(const fm_shard_t *fm, const uint8_t *p, uint64_t k,
+                                    uint64_t *s, uint64_t *e) noexcept nogil:
+    """The rows of the longest suffix of p[0..k) (k >= 1) that a lookup table holds (k-mer,
+    n-gram, 4/5-gram, triple or pair table, in that order), into [s, e); returns how many
+    symbols it covered (0: none, [s, e) untouched)."""
+    cdef uint64_t got = 0
+    if fm.kmer != NULL and k >= fm.kmer_k and fm_kmer_range(fm, p, k, s, e):
+        return fm.kmer_k
+    if fm.ngram != NULL and k >= NGRAM_MIN:
+        got = fm_ngram_range(fm, p, k, s, e)
+    elif fm.tetra != NULL and k >= 4:
+        got = fm_tetra_range(fm, p, k, s, e)
+    if got:
+        return got
+    if fm.tri_rows != NULL and k >= 3 and fm_tri_range(fm, p[k - 3], p[k - 2], p[k - 1], s, e):
+        return 3
+    if fm.pair_rows != NULL and k >= 2:
+        fm_pair_range(fm, p[k - 2], p[k - 1], s, e)
+        return 2
+    return 0
+
+
+cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, const uint8_t *buf,
+                                    const int64_t *offsets, uint64_t n, int64_t empty_count,
+                                    int64_t *out, uint64_t *claim) noexcept nogil:
+    """fm_count_batch_at over a pair-occurrence table (arity 16): a lane takes two letters
+    per visit (fm_po_step) and requests the blocks of its next step before moving on."""
+    cdef _po_search_t lanes[LANES]
+    cdef uint64_t nxt = 0, lim = n if claim == NULL else 0
+    cdef int active = 0, l
+    cdef _po_search_t *q
+    for l in range(LANES):
+        lanes[l].slot = -1
+    while True:
+        for l in range(LANES):
+            q = &lanes[l]
+            while q.slot < 0 and (nxt < lim or _claim(claim, n, &nxt, &lim)):
+                q.p = pats[nxt] if pats != NULL else buf + offsets[nxt]
+                q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
+                q.slot = <int64_t>nxt
+                nxt += 1
+                if q.k == 0:
+                    out[q.slot] = empty_count
+                    q.slot = -1
+                    continue
+                q.s = 0
+                q.e = fm.n_rows
+                q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
+                if q.s >= q.e:
+                    out[q.slot] = 0
+                    q.slot = -1
+                elif q.k == 0:
+                    out[q.slot] = <int64_t>(q.e - q.s)
+                    q.slot = -1
+                else:
+                    po_prefetch(&fm.wt.pocc, q.s)
+                    po_prefetch(&fm.wt.pocc, q.e)
+                    active += 1
+        if active == 0:
+            return
+        for l in range(LANES):
+            q = &lanes[l]
+            if q.slot < 0:
+                continue
+            if not fm_po_step(fm, q.p, &q.k, &q.s, &q.e):
+                out[q.slot] = 0
+            elif q.k == 0:
+                out[q.slot] = <int64_t>(q.e - q.s)
+            else:
+                po_prefetch(&fm.wt.pocc, q.s)
+                po_prefetch(&fm.wt.pocc, q.e)
+                continue
+            q.slot = -1
+            active -= 1
+
+
 cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, const symbol_t *buf,
                                    const int64_t *offsets, uint64_t n, int64_t empty_count,
                                    int64_t *out, uint64_t *claim) noexcept nogil:
@@ -445,6 +538,10 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
     cdef uint64_t nxt = 0, got, lim = n if claim == NULL else 0
     cdef int active = 0, l
     cdef _search_t *q
+    if symbol_t is uint8_t:
+        if fm.wt.arity == 16:
+            _po_count_batch_at(fm, pats, buf, offsets, n, empty_count, out, claim)
+            return
     for l in range(LANES):
         lanes[l].slot = -1
     while True:

@@ -15,6 +15,8 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t, uint8_t
 from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
+from pair_occ cimport (po_t, po_init, po_rank2_pair, po_prefetch, po_n_blocks, po_n_supers,
+                       PO_NONE, PO_BLOCK_WORDS, PO_SUPER_WORDS)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
@@ -271,6 +273,47 @@ cdef inline bint fm_kmer_range(const fm_shard_t *fm, const uint8_t *P, uint64_t 
     return True
 
 
+cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k, uint64_t *s,
+                            uint64_t *e) noexcept nogil:
+    """One backward-search step over a pair-occurrence table (arity 16): the range [s, e)
+    of P[k..] becomes that of P[k-2..] when P[k-2], P[k-1] are both letters (one block per
+    end), else that of P[k-1..]; k > 0.  False when the range is empty."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef unsigned int ca = PO_NONE, cb, x
+    cdef uint32_t c
+    cdef uint64_t a = s[0], z = e[0]
+    if k[0] >= 2:
+        ca = po.map[P[k[0] - 2]]
+    cb = po.map[P[k[0] - 1]]
+    if ca != PO_NONE and cb != PO_NONE:
+        x = (ca << 2) | cb
+        k[0] -= 2
+        if a == 0 and z == fm.n_rows:   # the whole range: the pair's own rows
+            a = po.c2[x]
+            z = a + po.tot2[x]
+        else:
+            po_rank2_pair(po, x, &a, &z)
+            a += po.c2[x]
+            z += po.c2[x]
+    else:
+        k[0] -= 1
+        c = P[k[0]]
+        if c == fm.sep or fm.C[c + 1] == fm.C[c]:
+            return False
+        if a == 0 and z == fm.n_rows:
+            a = fm.C[c]
+            z = fm.C[c + 1]
+        else:
+            wt_rank_pair(&fm.wt, c, &a, &z)
+            a += fm.C[c]
+            z += fm.C[c]
+    if z > fm.n_rows:                   # only a damaged index gets here
+        z = fm.n_rows
+    s[0] = a
+    e[0] = z
+    return a < z
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
@@ -304,6 +347,13 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
             if s >= e:
                 sp[0] = 0
                 return 0
+        if fm.wt.arity == 16:           # a pair-occurrence table: two letters per step
+            while k > 0:
+                if not fm_po_step(fm, P, &k, &s, &e):
+                    sp[0] = 0
+                    return 0
+            sp[0] = s
+            return e - s
     while k > 0:
         k -= 1
         c = P[k]
@@ -480,6 +530,34 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
             payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
             wt_bits in ("rrr63r", "rrr63rc"), quad_root_start, rrr_supers_ptr, rrr_super_shift)
     fm.C = &C[0]
+    cdef const uint64_t[::1] po_er, po_rr, po_rs
+    cdef const uint8_t[::1] po_es
+    cdef uint8_t letters[4]
+    cdef uint64_t po_dummy = 0, po_b       # po_dummy: for empty lists, never read
+    if params.get("wt_arity", 2) == 16:         # a pair-occurrence table, not a tree
+        supers = arrays["wt_supers"]
+        po_er = arrays["po_exc_rows"]
+        po_es = arrays["po_exc_syms"]
+        po_rr = arrays["po_rare_rows"]
+        po_rs = arrays["po_rare_start"]
+        pl = list(params["po_letters"])
+        if (<uint64_t>lines.shape[0] != po_n_blocks(n_rows) * PO_BLOCK_WORDS
+                or <uint64_t>supers.shape[0] != (po_n_supers(n_rows) + 1) * PO_SUPER_WORDS
+                or po_er.shape[0] != po_es.shape[0] or po_rs.shape[0] != 257
+                or <uint64_t>po_rr.shape[0] != po_rs[256] or po_rr.shape[0] > po_er.shape[0]
+                or C.shape[0] != 257 or len(pl) != 4
+                or sorted(set(pl)) != pl or not 0 <= pl[0] or not pl[3] <= 255
+                or params["sep"] in pl):
+            raise ValueError("pair-occurrence table has the wrong size or letters")
+        for po_b in range(256):
+            if po_rs[po_b + 1] < po_rs[po_b]:
+                raise ValueError("pair-occurrence table rare-byte index is damaged")
+        for po_b in range(4):
+            letters[po_b] = pl[po_b]
+        po_init(&fm.wt.pocc, &lines[0], &supers[0], &po_er[0] if po_er.shape[0] else &po_dummy,
+                &po_es[0] if po_es.shape[0] else <const uint8_t *>&po_dummy, po_er.shape[0],
+                &po_rr[0] if po_rr.shape[0] else &po_dummy, &po_rs[0], n_rows, letters, &C[0])
+        fm.wt.arity = 16
     fm.sep = params["sep"]
     fm.r0 = params["r0"]
     fm.n_rows = n_rows

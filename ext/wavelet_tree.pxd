@@ -34,6 +34,13 @@ about half as many levels as in the binary tree, so a backward-search step waits
 about half as many dependent cache misses, for ~10% more tree bits.
   qnodes (start digit, digits 0..3 before start, child[0..3]); child < 0 is a leaf of
          symbol -child-1; -sigma-1 is a padding leaf that no symbol reaches
+
+Arity 16 (profile "fast" of byte shards whose text is >= 99% four letters, e.g. DNA): no
+tree; the BWT is a PairOccTable (pair_occ.pxd), one 4-bit digit per row naming the two
+letters before the row's suffix, so that a backward search can take two letters per
+step (fm_shard.pxd).  wt_rank / wt_rank_pair / wt_inverse_select answer single symbols
+from the same blocks; table, nodes and roots are a single-block stub whose last table
+row holds the totals.
 """
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint8_t
 from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE_BITS,
@@ -41,6 +48,7 @@ from rank_bitvector cimport (rbv_t, rbv_init, bv_rank1, bv_access_rank1, BV_LINE
 from rrr_bitvector cimport (rrr_t, rrr_init, rrr_rank1, rrr_rank1_pair, rrr_access_rank1,
                             rrr_prefetch, rrr_stage, rrr_finish)
 from bits cimport fm_prefetch
+from pair_occ cimport po_t, po_rank, po_rank_pair, po_inverse_select
 from quad_vector cimport (qv_t, qv_init, qv_rank, qv_rank_pair, qv_access_rank, qv_prefetch)
 
 cdef enum:
@@ -79,6 +87,7 @@ ctypedef struct wt_t:
     unsigned int arity       # 2 (bits, nodes) or 4 (quad, qnodes)
     qv_t quad                # arity 4: all node digits, concatenated
     const qwt_node_t *qnodes # arity 4: (n_nodes,)
+    po_t pocc                # arity 16: the pair-occurrence table (pair_occ.pxd)
     const uint64_t *qroot_start  # arity 4: (n_blocks,) start of each block's root node
                                  # (derived on open; cached, so a rank's first line is
                                  # requested before any node arrives)
@@ -300,6 +309,8 @@ cdef inline uint64_t wt_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept no
     """Occurrences of symbol c in [0, i).  c < sigma, i <= n."""
     if wt.arity == 4:
         return qwt_rank(wt, c, i)
+    if wt.arity == 16:
+        return po_rank(&wt.pocc, c, i) if c < 256 else 0
     cdef uint64_t e = wt_entry(wt, c, i)
     cdef unsigned int L = wt_entry_len(e)
     cdef uint64_t j = i & wt.block_mask
@@ -327,6 +338,13 @@ cdef inline void wt_rank_pair(const wt_t *wt, uint32_t c, uint64_t *i, uint64_t 
     cdef const wt_node_t *nd
     if wt.arity == 4:
         qwt_rank_pair(wt, c, i, j)
+        return
+    if wt.arity == 16:
+        if c < 256:
+            po_rank_pair(&wt.pocc, c, i, j)
+        else:
+            i[0] = 0
+            j[0] = 0
         return
     if (a >> wt.block_shift) != (z >> wt.block_shift) or (z & wt.block_mask) == 0:
         i[0] = wt_rank(wt, c, a)
@@ -368,6 +386,8 @@ cdef inline uint64_t wt_inverse_select(const wt_t *wt, uint64_t i, uint32_t *c) 
     """Symbol at i into ``*c`` and its rank (occurrences of it in [0, i)).  i < n."""
     if wt.arity == 4:
         return qwt_inverse_select(wt, i, c)
+    if wt.arity == 16:
+        return po_inverse_select(&wt.pocc, i, c)
     cdef const wt_node_t *nd = wt_root(wt, i)
     cdef uint64_t j = i & wt.block_mask
     cdef unsigned int b

@@ -176,6 +176,21 @@ def ngram_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     return out
 
 
+def dominant_letters(C: np.ndarray, sep: int, min_share: float) -> "Optional[np.ndarray]":
+    """The 4 most frequent bytes (ascending; the separator aside) of a byte shard whose C
+    array is ``C``, if they are >= ``min_share`` of its text and all occur, else None."""
+    counts = np.diff(C[:257].astype(np.int64))
+    if 0 <= sep < 256:
+        counts[sep] = 0
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    top = np.sort(np.argsort(-counts, kind="stable")[:4])
+    if counts[top].sum() < min_share * total or np.any(counts[top] == 0):
+        return None
+    return top
+
+
 def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
                num_threads: int = 2) -> "Optional[tuple]":
     """(kmer_map, kmer_rows) of a byte shard whose 4 most frequent bytes (the separator
@@ -184,14 +199,8 @@ def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
     string of k of the 4 bytes, index = its codes as base-4 digits (first byte most
     significant), count 0 with first row 0 for strings that do not occur.  Built level by
     level from the rows of the single bytes, one rank step per entry (4/3 * 4^k in all)."""
-    counts = np.diff(C[:257].astype(np.int64))
-    if 0 <= sep < 256:
-        counts[sep] = 0
-    total = int(counts.sum())
-    if total == 0:
-        return None
-    top = np.sort(np.argsort(-counts, kind="stable")[:4])
-    if counts[top].sum() < KMER_MIN_SHARE * total or np.any(counts[top] == 0):
+    top = dominant_letters(C, sep, KMER_MIN_SHARE)
+    if top is None:
         return None
     k = 0
     while k < KMER_MAX_K and 8 * 4 ** (k + 1) <= KMER_TABLE_MAX_FRACTION * n_text:
@@ -216,7 +225,12 @@ def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
     return kmap, rows
 
 PROFILE_WT_ARITY = {"fast": 4, "small": 2}
-WT_ARITIES = (2, 4)
+# 16: no tree but a pair-occurrence table (ext/pair_occ.pxd): fast byte shards whose text
+# is >= PAIR_OCC_MIN_SHARE four letters (DNA) get one when FAST_PAIR_STEPS is set; a
+# backward search then takes two letters per step (docs/design.md section 8g)
+WT_ARITIES = (2, 4, 16)
+FAST_PAIR_STEPS = True
+PAIR_OCC_MIN_SHARE = 0.99
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
@@ -327,13 +341,19 @@ EXTRA_ARRAY_DTYPES: Dict[str, str] = {
     "ngram_rows": "<u8",                # ... profile "fast" (1.3): n-gram table, 8 u64 per bucket
     "kmer_rows": "<u4",                 # ... shards of 4 dominant bytes (1.3): k-mer table
     "kmer_map": "|u1",                  # ... its code of each byte (0xFF: not one of the 4)
-    "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts
+    "wt_supers": "<u8",                 # 4-ary trees: QuadRankVector superblock counts;
+                                        # arity 16: the pair table's superblocks
+    "po_exc_rows": "<u8",               # arity 16 (1.4): rows that are pair exceptions
+    "po_exc_syms": "|u1",               # ... their BWT byte
+    "po_rare_rows": "<u8",              # ... those of non-letter bytes, by (byte, row)
+    "po_rare_start": "<u8",             # ... (257,) where each byte's rows start
     "wt_rrr_supers": "<u8",             # wt_bits rrr63rc: RRR superblocks (ones, payload bit)
 }
 
 # sizes reported by stats(), grouped by what they pay for
 COMPONENTS = {
     "bwt (wavelet tree)": ("wt_lines", "wt_payload", "wt_supers", "wt_rrr_supers", "wt_nodes",
+                           "po_exc_rows", "po_exc_syms", "po_rare_rows", "po_rare_start",
                            "wt_roots", "wt_table", "C", "pair_rows", "pair_dense_rows",
                            "pair_map", "tri_rows", "tri_map", "tetra_rows",
                            "ngram_rows", "kmer_rows", "kmer_map"),
@@ -549,10 +569,22 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     freq[sep] -= 1                      # the fake separator at row r0
     C = np.ones(sigma + 1, dtype=np.uint64)
     C[1:] += np.cumsum(freq, dtype=np.uint64)
-    wt = build_wavelet_tree_arrays(bwt, sigma, block_shift, arity=wt_arity)
-    del bwt
     extra_arrays = dict(extra_arrays or {})
-    if wt_arity == 4:
+    extra_params = dict(extra_params or {})
+    letters = None
+    if (wt_arity == 4 and FAST_PAIR_STEPS and alphabet == "bytes" and sigma == 256
+            and sep < 256):
+        letters = dominant_letters(C, int(sep), PAIR_OCC_MIN_SHARE)
+    if letters is not None:
+        wt_arity = 16
+        wt = pair_occ_tree_arrays(bwt, out["r0"], C, int(sep), letters, freq)
+        for name in ("exc_rows", "exc_syms", "rare_rows", "rare_start"):
+            extra_arrays["po_" + name] = wt.pop(name)
+        extra_params["po_letters"] = [int(x) for x in letters]
+    else:
+        wt = build_wavelet_tree_arrays(bwt, sigma, block_shift, arity=wt_arity)
+    del bwt
+    if wt_arity in (4, 16):
         extra_arrays["wt_supers"] = wt["supers"]
     rrr_params = {}
     if wt_bits in RRR_COMPACT_KINDS:
@@ -599,7 +631,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         "meta_block_docs": meta_block_docs, "meta_codec": meta_codec, **ef_params, **end_params,
         **sampled_params, **rrr_params,
     }
-    params.update(extra_params or {})
+    params.update(extra_params)
     if alphabet == "bytes" and PAIR_TABLE_MIN_ROWS <= params["n_rows"] < (1 << 32):
         # the pair table, from the finished index itself: C[a] + rank_a(C[j])
         finished = FMShard({**arrays, **extra_arrays}, params)
@@ -627,7 +659,9 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                     if n_buckets >= 1:
                         extra_arrays["ngram_rows"] = ngram_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))
-                    kmer = kmer_table(finished, C, int(sep), N)
+                    # (a pair table's shard has no room for it under the size cap,
+                    # and its steps are two letters long: section 8g)
+                    kmer = kmer_table(finished, C, int(sep), N) if wt_arity != 16 else None
                     if kmer is not None:
                         extra_arrays["kmer_map"], extra_arrays["kmer_rows"] = kmer
     files = {}
@@ -638,6 +672,26 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     fmt.write_json(out_dir / "shard.json", manifest)
     tick("write", t)
     return manifest
+
+
+def pair_occ_tree_arrays(bwt: np.ndarray, r0: int, C: np.ndarray, sep: int,
+                         letters: np.ndarray, freq: np.ndarray) -> dict:
+    """The arrays of an arity-16 shard: the pair-occurrence table of ``bwt`` over
+    ``letters`` (ext/pair_occ.pxd) as wt_lines / supers plus its exception lists, and the
+    single-block stub of nodes, roots and table the shard format expects (the table's last
+    row holds the totals, ``freq``, as for any tree)."""
+    from ._pair_occ import build_pair_occ
+    po = build_pair_occ(bwt, int(r0), np.ascontiguousarray(C, dtype=np.uint64), sep, letters)
+    sigma = C.shape[0] - 1
+    totals = freq.astype(np.uint64)
+    totals[sep] += 1                    # row r0 holds the separator, as in a tree
+    table = np.zeros(2 * sigma, dtype=np.uint64)
+    table[sigma:] = totals << np.uint64(32)
+    return {"lines": po["blocks"], "supers": po["supers"], "n_bits": 0,
+            "nodes": np.zeros(1, dtype=NODE_DTYPE), "roots": np.zeros(1, dtype=np.uint32),
+            "table": table, "block_shift": SINGLE_BLOCK,
+            "exc_rows": po["exc_rows"], "exc_syms": po["exc_syms"],
+            "rare_rows": po["rare_rows"], "rare_start": po["rare_start"]}
 
 
 def tetra_hash(keys: np.ndarray, n_buckets: int) -> np.ndarray:
@@ -945,9 +999,16 @@ def _read_params(raw, mpath: str) -> dict:
     if p["wt_bits"] not in WT_BITS_KINDS:
         raise CorruptIndexError(f"unknown tree bit layout {p['wt_bits']!r}", mpath)
     p.setdefault("wt_arity", 2)
-    if p["wt_arity"] not in WT_ARITIES or (p["wt_arity"] == 4 and (
+    if p["wt_arity"] not in WT_ARITIES or (p["wt_arity"] in (4, 16) and (
             p["wt_bits"] != "plain" or p["alphabet"] != "bytes")):
         raise CorruptIndexError(f"unsupported tree arity {p['wt_arity']!r}", mpath)
+    if p["wt_arity"] == 16:
+        lt = p.get("po_letters")
+        if not (isinstance(lt, list) and len(lt) == 4
+                and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 256
+                        for x in lt) and lt == sorted(set(lt)) and p.get("sep") not in lt):
+            raise CorruptIndexError("pair-occurrence table letters are missing or damaged",
+                                    mpath)
     _check_int_params(p, _INT_PARAMS, _INT_PARAMS, mpath)
     p.setdefault("doc_starts_encoding", "plain")
     if p["doc_starts_encoding"] not in DOC_STARTS_ARRAYS:
@@ -1042,6 +1103,17 @@ class Shard:
             if verify is True:
                 _check(self.fm.tetra_check() == 0, "4/5-gram table rows (backward search)",
                        self.path)
+        if p["wt_arity"] == 16 and verify is True:
+            # the pair-occurrence table: every block's and superblock's counts against its
+            # digits, the exception lists against the digits and C (one pass, ~0.1 s per
+            # 100 MB); without verify=True its files are checksummed like the tree's
+            from ._pair_occ import check_pair_occ_arrays
+            po = {x: arrays["po_" + x] for x in ("exc_rows", "exc_syms", "rare_rows",
+                                                  "rare_start")}
+            po["blocks"], po["supers"] = arrays["wt_lines"], arrays["wt_supers"]
+            _check(check_pair_occ_arrays(po, p["n_rows"], p["po_letters"], arrays["C"],
+                                         p["sep"], p["r0"]) == 0,
+                   "pair-occurrence table counts", self.path)
         if "kmer_rows" in arrays and verify is True:
             # the k-mer table: its structure was checked in _validate; here every entry
             # against a backward search (~1 s per 4^10 entries on 2 threads)
@@ -1112,6 +1184,24 @@ class Shard:
             _check(a["wt_payload"].shape[0] == rrr_payload_words(a["wt_lines"], p["wt_n_bits"], raw,
                                                                  supers, shift),
                    "RRR payload size", sp)
+        elif p["wt_arity"] == 16:
+            from ._pair_occ import pair_occ_sizes
+            bw, sw = pair_occ_sizes(n_rows)
+            _check("wt_supers" in a and a["wt_lines"].shape[0] == bw and
+                   a["wt_supers"].shape[0] == sw and shift == 63 and sigma == 256,
+                   "pair-occurrence table size", sp)
+            _check(all(f"po_{x}" in a for x in ("exc_rows", "exc_syms", "rare_rows",
+                                                 "rare_start")),
+                   "pair-occurrence table exception arrays", sp)
+            er, rs = a["po_exc_rows"], a["po_rare_start"]
+            _check(er.shape[0] == a["po_exc_syms"].shape[0] and rs.shape[0] == 257
+                   and int(rs[0]) == 0 and int(rs[256]) == a["po_rare_rows"].shape[0]
+                   and bool(np.all(rs[1:] >= rs[:-1]))
+                   and a["po_rare_rows"].shape[0] <= er.shape[0]
+                   and bool(np.all(er[1:] > er[:-1])) and (er.shape[0] == 0 or
+                                                           int(er[-1]) < n_rows)
+                   and bool(np.all(a["po_rare_rows"] < n_rows)),
+                   "pair-occurrence table exception lists", sp)
         elif p["wt_arity"] == 4:
             from ._quad_vector import quad_lines_for
             lw, sw = quad_lines_for(p["wt_n_bits"])

@@ -909,7 +909,10 @@ def _dna_docs(seed: int = 5) -> list:
 
 
 def _dna_index(tmp_path, monkeypatch, name="q"):
+    """A DNA index with the k-mer table of format 1.3 (the tree kept: no pair-occurrence
+    table, which new DNA shards get instead; see test_pair_occ.py)."""
     import fmindex.shard
+    monkeypatch.setattr(fmindex.shard, "FAST_PAIR_STEPS", False)
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
