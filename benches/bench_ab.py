@@ -2,7 +2,12 @@
 alternation (robust to a shared, drifting machine): count by pattern length, locate per
 occurrence, extract per byte.  Prints medians over rounds and the ratio to the first index.
 
-    python benches/bench_ab.py CORPUS.jsonl IDX_A IDX_B [IDX_C ...] [--rounds 7]
+    python benches/bench_ab.py CORPUS.jsonl IDX_A IDX_B [IDX_C ...] [--rounds 7] [--cold]
+
+``--cold``: 96 MB are read before every chunk of 50 counts (and before each locate and
+extract group), so that each chunk starts with none of the indexes' lines cached: the
+regime of a VM that gets little of its L3 (docs/design.md section 8e), whatever share it
+has while the benchmark runs.
 """
 import argparse
 import json
@@ -22,7 +27,11 @@ def main() -> None:
     ap.add_argument("--per-len", type=int, default=300)
     ap.add_argument("--n-locate", type=int, default=60)
     ap.add_argument("--n-extract", type=int, default=200)
+    ap.add_argument("--cold", action="store_true",
+                    help="evict the caches (read 96 MB) before every chunk of 50 counts")
     args = ap.parse_args()
+    flush = np.ones((96 << 20) >> 3, dtype=np.int64) if args.cold else None
+    chunk = 50 if args.cold else None
     idxs = [fmindex.open(p) for p in args.indexes]
     docs = []
     with open(args.corpus) as fh:
@@ -55,14 +64,23 @@ def main() -> None:
         for p, ix in zip(args.indexes, idxs):
             r = res[p]
             for name, pats in groups.items():
-                t = time.perf_counter()
-                for q in pats:
-                    ix.count(q)
-                r.setdefault(name, []).append((time.perf_counter() - t) / len(pats) * 1e6)
+                total = 0.0
+                for c in range(0, len(pats), chunk or len(pats)):
+                    if flush is not None:
+                        flush.sum()
+                    t = time.perf_counter()
+                    for q in pats[c:c + (chunk or len(pats))]:
+                        ix.count(q)
+                    total += time.perf_counter() - t
+                r.setdefault(name, []).append(total / len(pats) * 1e6)
+            if flush is not None:
+                flush.sum()
             t = time.perf_counter()
             occ = sum(len(ix.locate(q, limit=1000)) for q in loc)
             r.setdefault("locate (µs/occ)", []).append((time.perf_counter() - t) / max(occ, 1) * 1e6)
             if ext:
+                if flush is not None:
+                    flush.sum()
                 t = time.perf_counter()
                 for d, a in ext:
                     ix.extract(d, a, a + 1000)
@@ -79,7 +97,8 @@ def main() -> None:
             v = float(np.median(res[p][n]))
             cells.append(f"{v:.3g}" + ("" if p == args.indexes[0] else f" ({v / base:.2f}×)"))
         print(f"| {n} | " + " | ".join(cells) + " |")
-    print(f"\nmedians of {args.rounds} alternating rounds; (×) = time relative to the first index")
+    print(f"\nmedians of {args.rounds} alternating rounds; (×) = time relative to the first index"
+          + ("; cold: 96 MB read before every chunk of 50 counts" if args.cold else ""))
 
 
 if __name__ == "__main__":

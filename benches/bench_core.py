@@ -47,6 +47,7 @@ import os
 import pickle
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -454,6 +455,12 @@ def parse_args(argv=None):
                     help="also build fmindex with --profile small and these sample rates "
                     "(e.g. 32,64 = sdsl's; repeatable: one column each)")
     ap.add_argument("--no-sdsl", action="store_true", help="skip sdsl-lite")
+    ap.add_argument("--cache-hog", type=float, default=0.0, metavar="MB",
+                    help="run a process that streams MB of memory on the other core for the "
+                         "whole benchmark: a neighbour taking the shared L3, so that every "
+                         "system runs in the small-cache state the issue's reference numbers "
+                         "were measured in (24 leaves ~8 MiB; build times are then not "
+                         "comparable); the cache probe shows the state either way")
     ap.add_argument("--sdsl-flags", default="-msse4.2 -mpopcnt",
                     help="extra g++ flags for the sdsl harness, built into the scratch dir "
                          "(default: %(default)s, as fmindex uses popcnt; '' = the stock binary "
@@ -668,6 +675,15 @@ def compare_counts(systems: dict, spec: dict) -> dict:
     return {"per_system": out, "patterns_with_disagreement": any_bad, "examples": examples}
 
 
+CACHE_HOG = """
+import sys
+import numpy as np
+a = np.ones(int(float(sys.argv[1]) * (1 << 20)) // 8)
+while True:
+    a.sum()
+"""
+
+
 def cache_probe(workdir: Path) -> Dict[str, float]:
     """ns per dependent load at 16 / 24 / 32 MiB (benches/bench_memory_latency.py, 5 M loads
     each): how much of the L3 this VM has now, which moves every system's times (sdsl's more
@@ -698,6 +714,12 @@ def main(argv=None) -> int:
     workdir = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="bench_core_"))
     workdir.mkdir(parents=True, exist_ok=True)
     machine_before = C.machine_info()
+    hog = None
+    if a.cache_hog > 0:
+        # a neighbour on the other core: sums a buffer of --cache-hog MB in a loop
+        hog = subprocess.Popen([sys.executable, "-c", CACHE_HOG, str(a.cache_hog)])
+        time.sleep(1.0)
+        log(f"cache hog: {a.cache_hog:g} MB streamed by pid {hog.pid}")
     try:
         probe_before = cache_probe(workdir)
         log(f"cache probe (ns per dependent load): {probe_before}")
@@ -794,6 +816,10 @@ def main(argv=None) -> int:
         n_pats = sum(len(p) for p in groups.values()) + len(locate)
         load_after = os.getloadavg()
         probe_after = cache_probe(workdir)
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+            hog = None
         tdt = systems["ours"].get("timings_default_threads", {})
         loc_mt = (f"; fmindex locate with its default {tdt['num_threads']} threads: "
                   f"{C.fmt_num(tdt['locate']['median'])} ns/occ" if tdt else "")
@@ -833,7 +859,9 @@ def main(argv=None) -> int:
             "- cache probe, ns per dependent load at 16 / 24 / 32 MiB (how much L3 the VM had; "
             "it moves sdsl's times more than ours): "
             + " / ".join(f"{v:.0f}" for v in probe_before.values()) + " at start, "
-            + " / ".join(f"{v:.0f}" for v in probe_after.values()) + " at end.",
+            + " / ".join(f"{v:.0f}" for v in probe_after.values()) + " at end"
+            + (f", with a cache hog streaming {a.cache_hog:g} MB on the other core for the "
+               f"whole run (build figures not comparable)." if a.cache_hog else "."),
         ]
         if errors:
             lines.append(f"- skipped/failed: {errors}")
@@ -857,6 +885,7 @@ def main(argv=None) -> int:
             "fmindex_commit": engine["commit"], "engine": engine,
             "machine": machine_before, "loadavg_after": list(os.getloadavg()),
             "cache_probe_ns": {"before": probe_before, "after": probe_after},
+            "cache_hog_mb": a.cache_hog,
             "corpus": corpus.info(),
             "params": {"reps": a.reps, "per_len": a.per_len, "n_miss": len(misses),
                        "miss_len": MISS_LEN, "n_locate": len(locate), "locate_len": LOCATE_LEN,
@@ -877,6 +906,9 @@ def main(argv=None) -> int:
             return 1
         return 0
     finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
         if not a.keep and not a.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
