@@ -26,7 +26,7 @@ from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
-                       fm_po_step, fm_locate_row, fm_extract)
+                       fm_po_step, fm_po_prefetch_step, fm_lf, fm_extract)
 from pair_occ cimport po_prefetch
 
 cdef enum:
@@ -52,8 +52,10 @@ cdef inline void _prefetch_bit(const wt_bits_t *bv, uint64_t i) noexcept nogil:
 
 
 cdef inline void _prefetch_root(const fm_shard_t *fm, uint64_t row) noexcept nogil:
-    """The root-level line of the tree holding ``row``."""
-    if fm.wt.arity == 4:
+    """The root-level line of the tree holding ``row`` (arity 16: the row's block lines)."""
+    if fm.wt.arity == 16:
+        po_prefetch(&fm.wt.pocc, row)
+    elif fm.wt.arity == 4:
         qv_prefetch(&fm.wt.quad, fm.wt.qroot_start[row >> fm.wt.block_shift]
                     + (row & fm.wt.block_mask))
     else:
@@ -161,19 +163,22 @@ cdef inline void fm_locate_batch(const fm_shard_t *fm, const uint64_t *rows, uin
     """out[k] = text position of rows[k] (each row >= 1), LANES walks interleaved."""
     # one copy of the loop per sampled-rows layout (a fused type): with the layout tested
     # inside the loop, GCC kept the test and dropped the blocks' prefetch (~20% slower)
-    cdef uint64_t k
-    if fm.wt.arity == 16:               # a pair-occurrence table: one walk at a time
-        for k in range(n):
-            out[k] = fm_locate_row(fm, rows[k] if rows[k] < fm.n_rows else fm.n_rows - 1)
-        return
-    if fm.sampled_is_ef:
-        _locate_batch(fm, &fm.sampled_ef, rows, n, out)
+    # a pair-occurrence table (arity 16) gets its own copy too: one LF per visit
+    if fm.wt.arity == 16:
+        if fm.sampled_is_ef:
+            _locate_batch(fm, &fm.sampled_ef, rows, n, out, True)
+        else:
+            _locate_batch(fm, &fm.sampled, rows, n, out, True)
+    elif fm.sampled_is_ef:
+        _locate_batch(fm, &fm.sampled_ef, rows, n, out, False)
     else:
-        _locate_batch(fm, &fm.sampled, rows, n, out)
+        _locate_batch(fm, &fm.sampled, rows, n, out, False)
 
 
 cdef inline void _locate_batch(const fm_shard_t *fm, const marks_t *marks, const uint64_t *rows,
-                               uint64_t n, uint64_t *out) noexcept nogil:
+                               uint64_t n, uint64_t *out, bint pairs) noexcept nogil:
+    """``pairs`` (a constant at each call): the shard has a pair-occurrence table, whose
+    LF step reads the lines requested with the row (no tree levels)."""
     cdef _walk_t lanes[LANES]
     cdef uint64_t nxt = 0
     cdef int active = 0, l
@@ -211,6 +216,11 @@ cdef inline void _locate_batch(const fm_shard_t *fm, const marks_t *marks, const
                     else:
                         w.slot = -1
                         active -= 1
+                    continue
+                if pairs:       # the row's block was requested with it: one LF now
+                    w.row = fm_lf(fm, w.row if w.row < fm.n_rows else fm.n_rows - 1, &c)
+                    w.steps += 1
+                    _prefetch_row(fm, marks, w.row)
                     continue
                 _start_lf(fm, w)
                 continue        # root line was prefetched with the row
@@ -504,8 +514,7 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
                     out[q.slot] = <int64_t>(q.e - q.s)
                     q.slot = -1
                 else:
-                    po_prefetch(&fm.wt.pocc, q.s)
-                    po_prefetch(&fm.wt.pocc, q.e)
+                    fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
                     active += 1
         if active == 0:
             return
@@ -518,8 +527,7 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
             elif q.k == 0:
                 out[q.slot] = <int64_t>(q.e - q.s)
             else:
-                po_prefetch(&fm.wt.pocc, q.s)
-                po_prefetch(&fm.wt.pocc, q.e)
+                fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
                 continue
             q.slot = -1
             active -= 1

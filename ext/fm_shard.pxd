@@ -15,8 +15,9 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t, uint8_t
 from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
-from pair_occ cimport (po_t, po_init, po_rank2_pair, po_prefetch, po_n_blocks, po_n_supers,
-                       PO_NONE, PO_BLOCK_WORDS, PO_SUPER_WORDS)
+from pair_occ cimport (po_t, po_init, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
+                       po_prefetch_rank,
+                       po_n_blocks, po_n_supers, PO_NONE, PO_BLOCK_WORDS, PO_SUPER_WORDS)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
@@ -273,6 +274,22 @@ cdef inline bint fm_kmer_range(const fm_shard_t *fm, const uint8_t *P, uint64_t 
     return True
 
 
+cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uint64_t k,
+                                    uint64_t s, uint64_t e) noexcept nogil:
+    """Request what fm_po_step(P, k, s, e) will read (k > 0): the blocks of both ends and
+    the superblock counts of its pair or letter."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef unsigned int ca = PO_NONE, cb = po.map[P[k - 1]]
+    if k >= 2:
+        ca = po.map[P[k - 2]]
+    if ca != PO_NONE and cb != PO_NONE:
+        po_prefetch_rank(po, (ca << 2) | cb, s, False)
+        po_prefetch_rank(po, (ca << 2) | cb, e, False)
+    elif cb != PO_NONE:
+        po_prefetch_rank(po, cb, s, True)
+        po_prefetch_rank(po, cb, e, True)
+
+
 cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k, uint64_t *s,
                             uint64_t *e) noexcept nogil:
     """One backward-search step over a pair-occurrence table (arity 16): the range [s, e)
@@ -449,6 +466,35 @@ cdef inline uint64_t fm_doc_end_row(const fm_shard_t *fm, uint64_t doc) noexcept
     return row if row < fm.n_rows else fm.n_rows - 1
 
 
+cdef inline void fm_po_extract_walk(const fm_shard_t *fm, uint64_t row, uint64_t q, uint64_t lo,
+                                   uint64_t hi, uint8_t *out) noexcept nogil:
+    """fm_extract's walk over a pair-occurrence table: from ``row``, the suffix at text
+    position q, back to lo, writing the bytes of [lo, hi) to out[0 .. hi - lo); two letters
+    per step where the row is no exception (LF^2(row) = c2[x] + rank2_x(row) for its pair x),
+    else one LF step."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef int x
+    cdef uint32_t c
+    while q > lo:
+        if q >= lo + 2:
+            po_prefetch(po, row)
+            x = po_pair_at(po, row)
+            if x >= 0:
+                if q - 1 < hi:
+                    out[q - 1 - lo] = po.letters[x & 3]
+                if q - 2 < hi:
+                    out[q - 2 - lo] = po.letters[x >> 2]
+                row = po.c2[x] + po_rank2(po, <unsigned int>x, row)
+                if row >= fm.n_rows:        # only a damaged index gets here
+                    row = fm.n_rows - 1
+                q -= 2
+                continue
+        row = fm_lf(fm, row, &c)
+        q -= 1
+        if q < hi:
+            out[q - lo] = <uint8_t>c
+
+
 cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
                             symbol_t *out) noexcept nogil:
     """Symbols [a, b) of document doc into out (b - a symbols).  0 <= a <= b <= len(doc).
@@ -472,6 +518,10 @@ cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint
         row = fm_isa_row(fm, q // fm.isa_rate)
     if row >= fm.n_rows:
         row = fm.n_rows - 1
+    if symbol_t is uint8_t:
+        if fm.wt.arity == 16:
+            fm_po_extract_walk(fm, row, q, lo, hi, out)
+            return
     while q > lo:
         row = fm_lf(fm, row, &c)
         q -= 1
