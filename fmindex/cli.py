@@ -40,6 +40,8 @@ def _print_stats(st: dict, out=sys.stdout) -> None:
     blocks = ("one tree" if st["tree_block_shift"] >= 63
               else f"a tree per 2^{st['tree_block_shift']} rows")
     blocks = f"{'4-ary' if st.get('tree_arity', 2) == 4 else 'binary'}, {blocks}"
+    if st.get("tree_arity") == 16:
+        blocks = "pair-occurrence table: two letters per search step"
     print(f"profile         {st['profile']} ({blocks})", file=out)
     print(f"{'component':<24}{'bytes':>14}{'% of text':>11}{'bits/char':>11}", file=out)
     for name, b in st["components"].items():

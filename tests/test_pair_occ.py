@@ -331,3 +331,12 @@ def test_dna_index_damage(tmp_path):
     (d / SHARD / "shard.json").write_text(json.dumps(man))
     with pytest.raises(CorruptIndexError, match="letters"):
         fmindex.open(d, verify=False)
+
+
+def test_cli_stats_and_verify_name_the_table(tmp_path, capsys):
+    """`fmindex stats` says what holds the BWT; `fmindex verify` runs the one-pass check."""
+    from fmindex.cli import main
+    fmindex.build(Documents(_dna_corpus(8)[:10]), tmp_path / "i", progress=False).close()
+    assert main(["stats", str(tmp_path / "i")]) == 0
+    assert "pair-occurrence table" in capsys.readouterr().out
+    assert main(["verify", str(tmp_path / "i")]) == 0
