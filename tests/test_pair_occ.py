@@ -340,3 +340,40 @@ def test_cli_stats_and_verify_name_the_table(tmp_path, capsys):
     assert main(["stats", str(tmp_path / "i")]) == 0
     assert "pair-occurrence table" in capsys.readouterr().out
     assert main(["verify", str(tmp_path / "i")]) == 0
+
+
+@pytest.mark.parametrize("name", ["wt_lines", "wt_supers", "po_exc_syms"])
+def test_random_damage_never_crashes(tmp_path, name):
+    """Damage that keeps every size and a valid checksum (so only verify=True's one-pass
+    check could see it): opened with verify=False, every query stays inside the arrays and
+    returns (wrong answers allowed) or raises CorruptIndexError, or the open refuses the
+    shard; verify=True always refuses it."""
+    docs = _dna_corpus(9)[:20]
+    src = tmp_path / "i"
+    fmindex.build(Documents(docs), src, progress=False).close()
+    good = fmindex.open(src)
+    arr = np.array(good.shards[0].arrays[name])
+    good.close()
+    rng = np.random.default_rng(11)
+    pats = [d[i:i + m] for d in docs[:5] for i, m in ((10, 3), (50, 16), (200, 33))]
+    for k in range(6):
+        bad = arr.copy()
+        flat = bad.view(np.uint8)
+        idx = rng.integers(0, flat.shape[0], size=8)
+        flat[idx] = rng.integers(0, 256, size=8, dtype=np.uint8)
+        d = _rewrite(src, tmp_path / f"d{k}", name, bad)
+        try:
+            ix = fmindex.open(d, verify=False)
+        except CorruptIndexError:
+            continue
+        queries = ([lambda: ix.count_many(pats)] + [lambda p=p: ix.count(p) for p in pats]
+                   + [lambda p=p: ix.locate(p, limit=50) for p in pats]
+                   + [lambda doc=doc: ix.extract(doc, 0, 300) for doc in range(3)])
+        for q in queries:
+            try:
+                q()
+            except CorruptIndexError:       # a walk that met no sample: a clear error
+                pass
+        ix.close()
+        with pytest.raises(CorruptIndexError):
+            fmindex.open(d, verify=True)
