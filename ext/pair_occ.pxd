@@ -239,10 +239,39 @@ cdef inline uint64_t po_rank2(const po_t *po, unsigned int x, uint64_t i) noexce
     return _po_rank(po, x & 15, i, False)
 
 
+cdef inline bint _po_rank_same_block(const po_t *po, unsigned int x, uint64_t *i, uint64_t *j,
+                                     bint letter) noexcept nogil:
+    """When i <= j lie in one block (most steps of a long pattern, whose range is narrow):
+    rank at i, plus the digits x in [i, j) -- one rank and a short scan instead of two
+    ranks.  False (nothing done) otherwise."""
+    cdef uint64_t a = i[0], z = j[0], b, r, cnt
+    cdef unsigned int oa, oz
+    cdef const uint64_t *w
+    if z > po.n:
+        z = po.n
+    if a > z:
+        return False
+    b = a // PO_BLOCK_ROWS
+    if z // PO_BLOCK_ROWS != b:
+        return False
+    oa = <unsigned int>(a - b * PO_BLOCK_ROWS)
+    oz = <unsigned int>(z - b * PO_BLOCK_ROWS)
+    w = po.blocks + b * PO_BLOCK_WORDS
+    r = _po_rank(po, x, a, letter)
+    cnt = _po_scan(w, x, oa, oz, letter)
+    if (w[4] & PO_FLAG) and (not letter or x == 0):
+        cnt -= _po_exc_count(po, w, b, oa, oz, x, not letter)
+    i[0] = r
+    j[0] = r + cnt
+    return True
+
+
 cdef inline void po_rank2_pair(const po_t *po, unsigned int x, uint64_t *i, uint64_t *j) noexcept nogil:
     """(rank2_x(i), rank2_x(j)); both ends' lines are requested before either is read."""
     po_prefetch_rank(po, x, i[0], False)
     po_prefetch_rank(po, x, j[0], False)
+    if _po_rank_same_block(po, x & 15, i, j, False):
+        return
     i[0] = po_rank2(po, x, i[0])
     j[0] = po_rank2(po, x, j[0])
 
@@ -275,6 +304,8 @@ cdef inline void po_rank_pair(const po_t *po, unsigned int c, uint64_t *i, uint6
     if po.map[c & 255] != PO_NONE:
         po_prefetch_rank(po, po.map[c & 255], i[0], True)
         po_prefetch_rank(po, po.map[c & 255], j[0], True)
+        if _po_rank_same_block(po, po.map[c & 255], i, j, True):
+            return
     i[0] = po_rank(po, c, i[0])
     j[0] = po_rank(po, c, j[0])
 
