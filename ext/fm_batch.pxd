@@ -26,7 +26,7 @@ from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
-                       fm_po_step, fm_po_prefetch_step, fm_lf, fm_extract)
+                       fm_po_step, fm_po_prefetch_step, fm_lf, fm_extract, fm_table_start)
 from pair_occ cimport po_prefetch
 
 cdef enum:
@@ -459,28 +459,6 @@ ctypedef struct _po_search_t:
     int64_t slot          # output slot, -1 = idle lane
 
 
-cdef inline uint64_t fm_table_start(const fm_shard_t *fm, const uint8_t *p, uint64_t k,
-                                    uint64_t *s, uint64_t *e) noexcept nogil:
-    """The rows of the longest suffix of p[0..k) (k >= 1) that a lookup table holds (k-mer,
-    n-gram, 4/5-gram, triple or pair table, in that order), into [s, e); returns how many
-    symbols it covered (0: none, [s, e) untouched)."""
-    cdef uint64_t got = 0
-    if fm.kmer != NULL and k >= fm.kmer_k and fm_kmer_range(fm, p, k, s, e):
-        return fm.kmer_k
-    if fm.ngram != NULL and k >= NGRAM_MIN:
-        got = fm_ngram_range(fm, p, k, s, e)
-    elif fm.tetra != NULL and k >= 4:
-        got = fm_tetra_range(fm, p, k, s, e)
-    if got:
-        return got
-    if fm.tri_rows != NULL and k >= 3 and fm_tri_range(fm, p[k - 3], p[k - 2], p[k - 1], s, e):
-        return 3
-    if fm.pair_rows != NULL and k >= 2:
-        fm_pair_range(fm, p[k - 2], p[k - 1], s, e)
-        return 2
-    return 0
-
-
 cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, const uint8_t *buf,
                                     const int64_t *offsets, uint64_t n, int64_t empty_count,
                                     int64_t *out, uint64_t *claim) noexcept nogil:
@@ -543,7 +521,7 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
     from the counter *claim (0 at the start), refilling its lanes until all n are taken, so
     every thread drains its lanes once, at the end, and they finish within a few patterns."""
     cdef _search_t lanes[LANES]
-    cdef uint64_t nxt = 0, got, lim = n if claim == NULL else 0
+    cdef uint64_t nxt = 0, lim = n if claim == NULL else 0
     cdef int active = 0, l
     cdef _search_t *q
     if symbol_t is uint8_t:
@@ -572,26 +550,8 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
                     continue
                 q.s = 0
                 q.e = fm.n_rows
-                if symbol_t is uint8_t:
-                    got = 0
-                    if fm.kmer != NULL and q.k >= fm.kmer_k and fm_kmer_range(
-                            fm, q.p, q.k, &q.s, &q.e):          # last k bytes: one entry
-                        got = fm.kmer_k
-                        q.k -= got
-                    elif fm.ngram != NULL and q.k >= NGRAM_MIN:  # last 8..4 bytes: the
-                        got = fm_ngram_range(fm, q.p, q.k, &q.s, &q.e)  # lines of 5 lengths
-                        q.k -= got
-                    elif fm.tetra != NULL and q.k >= 4:     # last five / four bytes: one line
-                        got = fm_tetra_range(fm, q.p, q.k, &q.s, &q.e)
-                        q.k -= got
-                    if got:
-                        pass
-                    elif fm.tri_rows != NULL and q.k >= 3 and fm_tri_range(
-                            fm, q.p[q.k - 3], q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e):
-                        q.k -= 3                            # last three bytes: one lookup
-                    elif fm.pair_rows != NULL and q.k >= 2:   # last two bytes: one lookup
-                        fm_pair_range(fm, q.p[q.k - 2], q.p[q.k - 1], &q.s, &q.e)
-                        q.k -= 2
+                if symbol_t is uint8_t:             # the last 2..k bytes: one lookup
+                    q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
                 if not _search_next_symbol(fm, q):
                     out[q.slot] = <int64_t>(q.e - q.s)
                     q.slot = -1

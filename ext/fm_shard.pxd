@@ -274,6 +274,28 @@ cdef inline bint fm_kmer_range(const fm_shard_t *fm, const uint8_t *P, uint64_t 
     return True
 
 
+cdef inline uint64_t fm_table_start(const fm_shard_t *fm, const uint8_t *p, uint64_t k,
+                                    uint64_t *s, uint64_t *e) noexcept nogil:
+    """The rows of the longest suffix of p[0..k) (k >= 1) that a lookup table holds (k-mer,
+    n-gram, 4/5-gram, triple or pair table, in that order), into [s, e); returns how many
+    symbols it covered (0: none, [s, e) untouched)."""
+    cdef uint64_t got = 0
+    if fm.kmer != NULL and k >= fm.kmer_k and fm_kmer_range(fm, p, k, s, e):
+        return fm.kmer_k
+    if fm.ngram != NULL and k >= NGRAM_MIN:
+        got = fm_ngram_range(fm, p, k, s, e)
+    elif fm.tetra != NULL and k >= 4:
+        got = fm_tetra_range(fm, p, k, s, e)
+    if got:
+        return got
+    if fm.tri_rows != NULL and k >= 3 and fm_tri_range(fm, p[k - 3], p[k - 2], p[k - 1], s, e):
+        return 3
+    if fm.pair_rows != NULL and k >= 2:
+        fm_pair_range(fm, p[k - 2], p[k - 1], s, e)
+        return 2
+    return 0
+
+
 cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uint64_t k,
                                     uint64_t s, uint64_t e) noexcept nogil:
     """Request what fm_po_step(P, k, s, e) will read (k > 0): the blocks of both ends and
@@ -342,28 +364,10 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
     cdef uint64_t s = 0, e = fm.n_rows, k = m
     cdef uint32_t c
     if symbol_t is uint8_t:
-        if fm.kmer != NULL and m >= fm.kmer_k and fm_kmer_range(fm, P, m, &s, &e):
-            k = m - fm.kmer_k
-        elif fm.ngram != NULL and m >= NGRAM_MIN:
-            k = m - fm_ngram_range(fm, P, m, &s, &e)
-        elif fm.tetra != NULL and m >= 4:
-            k = m - fm_tetra_range(fm, P, m, &s, &e)
-        if k < m:
-            if s >= e:
-                sp[0] = 0
-                return 0
-        elif fm.tri_rows != NULL and m >= 3 and fm_tri_range(fm, P[m - 3], P[m - 2], P[m - 1],
-                                                           &s, &e):
-            k = m - 3
-            if s >= e:
-                sp[0] = 0
-                return 0
-        elif fm.pair_rows != NULL and m >= 2:
-            fm_pair_range(fm, P[m - 2], P[m - 1], &s, &e)
-            k = m - 2
-            if s >= e:
-                sp[0] = 0
-                return 0
+        k = m - fm_table_start(fm, P, m, &s, &e)
+        if k < m and s >= e:
+            sp[0] = 0
+            return 0
         if fm.wt.arity == 16:           # a pair-occurrence table: two letters per step
             while k > 0:
                 if not fm_po_step(fm, P, &k, &s, &e):

@@ -162,16 +162,8 @@ cdef inline uint64_t po_exc_lower(const po_t *po, uint64_t row) noexcept nogil:
 
 cdef inline uint64_t po_exc_index(const po_t *po, uint64_t row) noexcept nogil:
     """Index of exception ``row``, or n_exc if it is none."""
-    cdef uint64_t lo = 0, hi = po.n_exc, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if po.exc_rows[mid] < row:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < po.n_exc and po.exc_rows[lo] == row:
-        return lo
-    return po.n_exc
+    cdef uint64_t j = po_exc_lower(po, row)
+    return j if j < po.n_exc and po.exc_rows[j] == row else po.n_exc
 
 
 cdef inline int po_pair_at(const po_t *po, uint64_t i) noexcept nogil:
