@@ -5,10 +5,8 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, realloc, free
 from pair_occ cimport (po_t, po_init, po_n_blocks, po_n_supers, po_rank, po_rank2,
-                       po_inverse_select, po_digit, po_exc_index, _po_eq, _po_low_eq, PO_BLOCK_WORDS,
-                       PO_HEAD_WORDS, PO_DATA_WORDS, PO_BLOCK_ROWS, PO_SUPER_BLOCKS,
-                       PO_SUPER_WORDS, PO_FLAG, PO_NONE)
-from bits cimport fm_popcount64
+                       po_inverse_select, po_digit, po_exc_index, PO_BLOCK_WORDS, PO_HEAD_WORDS,
+                       PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_NONE)
 
 cnp.import_array()
 
