@@ -148,16 +148,22 @@ cdef inline uint64_t _po_scan(const uint64_t *w, uint64_t x, unsigned int lo, un
     return r
 
 
-cdef inline uint64_t po_exc_lower(const po_t *po, uint64_t row) noexcept nogil:
-    """Index of the first exception row >= row (binary search; the list is small)."""
-    cdef uint64_t lo = 0, hi = po.n_exc, mid
+cdef inline uint64_t _po_lower_bound(const uint64_t *a, uint64_t lo, uint64_t hi,
+                                     uint64_t key) noexcept nogil:
+    """First index in [lo, hi) of the sorted ``a`` whose value is >= key (hi if none)."""
+    cdef uint64_t mid
     while lo < hi:
         mid = (lo + hi) >> 1
-        if po.exc_rows[mid] < row:
+        if a[mid] < key:
             lo = mid + 1
         else:
             hi = mid
     return lo
+
+
+cdef inline uint64_t po_exc_lower(const po_t *po, uint64_t row) noexcept nogil:
+    """Index of the first exception row >= row (binary search; the list is small)."""
+    return _po_lower_bound(po.exc_rows, 0, po.n_exc, row)
 
 
 cdef inline uint64_t po_exc_index(const po_t *po, uint64_t row) noexcept nogil:
@@ -270,14 +276,8 @@ cdef inline void po_rank2_pair(const po_t *po, unsigned int x, uint64_t *i, uint
 
 cdef inline uint64_t po_rank_rare(const po_t *po, unsigned int c, uint64_t i) noexcept nogil:
     """Occurrences of a non-letter byte c (< 256) in BWT[0, i)."""
-    cdef uint64_t lo = po.rare_start[c], hi = po.rare_start[c + 1], base = lo, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if po.rare_rows[mid] < i:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - base
+    return (_po_lower_bound(po.rare_rows, po.rare_start[c], po.rare_start[c + 1], i)
+            - po.rare_start[c])
 
 
 cdef inline uint64_t po_rank(const po_t *po, unsigned int c, uint64_t i) noexcept nogil:
