@@ -320,7 +320,9 @@ def make_parser() -> argparse.ArgumentParser:
                    "(default 64; 256 with --profile small)")
     b.add_argument("--profile", choices=("fast", "small"), default="fast",
                    help="fast (default): 4-ary wavelet trees, one cache line per level "
-                   "(about 1.7 levels per byte); small: binary trees over RRR-compressed "
+                   "(about 1.7 levels per byte), or for a text of >= 99%% four letters (DNA) "
+                   "a pair-occurrence table, two letters per search step; small: binary "
+                   "trees over RRR-compressed "
                    "bitvectors, about half the size for a 3-4x slower count (see README: "
                    "Build profiles)")
     _sizing_args(b)
