@@ -27,7 +27,7 @@ from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tet
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
                        fm_po_step, fm_po_prefetch_step, fm_lf, fm_extract, fm_table_start)
-from pair_occ cimport po_prefetch
+from pair_occ cimport po_t, po_prefetch, po_pair_at, po_rank2
 
 cdef enum:
     LANES = 24
@@ -232,10 +232,48 @@ cdef inline void _locate_batch(const fm_shard_t *fm, const marks_t *marks, const
 cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
                                   symbol_t *out) noexcept nogil:
     """Symbols [a, b) of document ``doc`` into out: one walk per ISA-sample interval."""
+    if symbol_t is uint8_t:
+        if fm.wt.arity == 16:           # a pair-occurrence table: two letters per visit
+            _extract_batch(fm, doc, a, b, out, True)
+            return
+    _extract_batch(fm, doc, a, b, out, False)
+
+
+cdef inline bint _po_extract_visit(const fm_shard_t *fm, _walk_t *w, uint64_t lo, uint64_t hi,
+                                   uint8_t *out) noexcept nogil:
+    """One visit of an extract walk over a pair-occurrence table: two letters from the row's
+    digit and LF^2 (or one LF step at an exception, or with one position left); True when
+    the walk's positions are all written.  w.slot: the walk's position, w.steps: left."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef int x = po_pair_at(po, w.row) if w.steps >= 2 else -1
+    cdef uint32_t c
+    cdef uint64_t pos = <uint64_t>w.slot
+    if x >= 0:
+        if pos - 1 < hi:
+            out[pos - 1 - lo] = po.letters[x & 3]
+        if pos - 2 < hi:
+            out[pos - 2 - lo] = po.letters[x >> 2]
+        w.row = po.c2[x] + po_rank2(po, <unsigned int>x, w.row)
+        if w.row >= fm.n_rows:          # only a damaged index gets here
+            w.row = fm.n_rows - 1
+        w.slot -= 2
+        w.steps -= 2
+    else:
+        w.row = fm_lf(fm, w.row if w.row < fm.n_rows else fm.n_rows - 1, &c)
+        w.slot -= 1
+        if pos - 1 < hi:
+            out[pos - 1 - lo] = <uint8_t>c
+        w.steps -= 1
+    if w.steps == 0:
+        return True
+    po_prefetch(po, w.row)
+    return False
+
+
+cdef inline void _extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
+                                symbol_t *out, bint pairs) noexcept nogil:
+    """fm_extract_batch; ``pairs`` (a constant at each call): over a pair-occurrence table."""
     cdef uint64_t s, e
-    if fm.wt.arity == 16:               # a pair-occurrence table: one walk
-        fm_extract(fm, doc, a, b, out)
-        return
     fm_doc_bounds(fm, doc, &s, &e)
     cdef uint64_t lo = s + a, hi = s + b, R = fm.isa_rate
     cdef uint64_t q = (lo // R + 1) * R     # first chain end above lo
@@ -269,8 +307,13 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 lanes[l].row = fm_isa_row(fm, q // R)
             lanes[l].slot = <int64_t>pos
             lanes[l].steps = pos - start
-            _start_lf(fm, &lanes[l])
-            _prefetch_walk(fm, &lanes[l])
+            if pairs:
+                if lanes[l].row >= fm.n_rows:
+                    lanes[l].row = fm.n_rows - 1
+                po_prefetch(&fm.wt.pocc, lanes[l].row)
+            else:
+                _start_lf(fm, &lanes[l])
+                _prefetch_walk(fm, &lanes[l])
             active += 1
             q += R
             if done:
@@ -280,6 +323,12 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
                 w = &lanes[l]
                 if w.slot < 0:
                     continue
+                if symbol_t is uint8_t:
+                    if pairs:
+                        if _po_extract_visit(fm, w, lo, hi, out):
+                            w.slot = -1
+                            active -= 1
+                        continue
                 if _lf_level(fm, w, &c):
                     w.slot -= 1
                     if <uint64_t>w.slot < hi:
