@@ -26,8 +26,9 @@ from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
-                       fm_po_step, fm_po_prefetch_step, fm_lf, fm_extract, fm_table_start)
-from pair_occ cimport po_t, po_prefetch, po_pair_at, po_rank2
+                       fm_po_step, fm_po_prefetch_step, fm_po_extract_step, fm_lf,
+                       fm_table_start)
+from pair_occ cimport po_prefetch
 
 cdef enum:
     LANES = 24
@@ -241,32 +242,15 @@ cdef inline void fm_extract_batch(const fm_shard_t *fm, uint64_t doc, uint64_t a
 
 cdef inline bint _po_extract_visit(const fm_shard_t *fm, _walk_t *w, uint64_t lo, uint64_t hi,
                                    uint8_t *out) noexcept nogil:
-    """One visit of an extract walk over a pair-occurrence table: two letters from the row's
-    digit and LF^2 (or one LF step at an exception, or with one position left); True when
-    the walk's positions are all written.  w.slot: the walk's position, w.steps: left."""
-    cdef const po_t *po = &fm.wt.pocc
-    cdef int x = po_pair_at(po, w.row) if w.steps >= 2 else -1
-    cdef uint32_t c
-    cdef uint64_t pos = <uint64_t>w.slot
-    if x >= 0:
-        if pos - 1 < hi:
-            out[pos - 1 - lo] = po.letters[x & 3]
-        if pos - 2 < hi:
-            out[pos - 2 - lo] = po.letters[x >> 2]
-        w.row = po.c2[x] + po_rank2(po, <unsigned int>x, w.row)
-        if w.row >= fm.n_rows:          # only a damaged index gets here
-            w.row = fm.n_rows - 1
-        w.slot -= 2
-        w.steps -= 2
-    else:
-        w.row = fm_lf(fm, w.row if w.row < fm.n_rows else fm.n_rows - 1, &c)
-        w.slot -= 1
-        if pos - 1 < hi:
-            out[pos - 1 - lo] = <uint8_t>c
-        w.steps -= 1
+    """One visit of an extract walk over a pair-occurrence table (fm_po_extract_step), then
+    the next step's lines requested; True when the walk's positions are all written.
+    w.slot: the walk's position, w.steps: positions left."""
+    cdef uint64_t k = fm_po_extract_step(fm, &w.row, <uint64_t>w.slot, w.steps, lo, hi, out)
+    w.slot -= <int64_t>k
+    w.steps -= k
     if w.steps == 0:
         return True
-    po_prefetch(po, w.row)
+    po_prefetch(&fm.wt.pocc, w.row)
     return False
 
 

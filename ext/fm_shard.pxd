@@ -15,9 +15,8 @@ from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t, uint8_t
 from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
-from pair_occ cimport (po_t, po_init, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
-                       po_prefetch_rank,
-                       po_n_blocks, po_n_supers, PO_NONE, PO_BLOCK_WORDS, PO_SUPER_WORDS)
+from pair_occ cimport (po_t, po_init_arrays, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
+                       po_prefetch_rank, PO_NONE)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
@@ -470,33 +469,39 @@ cdef inline uint64_t fm_doc_end_row(const fm_shard_t *fm, uint64_t doc) noexcept
     return row if row < fm.n_rows else fm.n_rows - 1
 
 
+cdef inline uint64_t fm_po_extract_step(const fm_shard_t *fm, uint64_t *row, uint64_t pos,
+                                       uint64_t left, uint64_t lo, uint64_t hi,
+                                       uint8_t *out) noexcept nogil:
+    """One step of an extract walk over a pair-occurrence table, back from text position
+    pos (its suffix at *row, which moves): two letters when ``left`` >= 2 positions remain
+    and the row is no exception (LF^2(row) = c2[x] + rank2_x(row) for its pair x), else one
+    LF step.  The bytes that fall in [lo, hi) go to out[0 .. hi - lo).  Returns the
+    positions stepped (2 or 1)."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef int x = po_pair_at(po, row[0]) if left >= 2 else -1
+    cdef uint32_t c
+    if x >= 0:
+        if pos - 1 < hi:
+            out[pos - 1 - lo] = po.letters[x & 3]
+        if pos - 2 < hi:
+            out[pos - 2 - lo] = po.letters[x >> 2]
+        row[0] = po.c2[x] + po_rank2(po, <unsigned int>x, row[0])
+        if row[0] >= fm.n_rows:         # only a damaged index gets here
+            row[0] = fm.n_rows - 1
+        return 2
+    row[0] = fm_lf(fm, row[0] if row[0] < fm.n_rows else fm.n_rows - 1, &c)
+    if pos - 1 < hi:
+        out[pos - 1 - lo] = <uint8_t>c
+    return 1
+
+
 cdef inline void fm_po_extract_walk(const fm_shard_t *fm, uint64_t row, uint64_t q, uint64_t lo,
                                    uint64_t hi, uint8_t *out) noexcept nogil:
     """fm_extract's walk over a pair-occurrence table: from ``row``, the suffix at text
-    position q, back to lo, writing the bytes of [lo, hi) to out[0 .. hi - lo); two letters
-    per step where the row is no exception (LF^2(row) = c2[x] + rank2_x(row) for its pair x),
-    else one LF step."""
-    cdef const po_t *po = &fm.wt.pocc
-    cdef int x
-    cdef uint32_t c
+    position q, back to lo, writing the bytes of [lo, hi) to out[0 .. hi - lo)."""
     while q > lo:
-        if q >= lo + 2:
-            po_prefetch(po, row)
-            x = po_pair_at(po, row)
-            if x >= 0:
-                if q - 1 < hi:
-                    out[q - 1 - lo] = po.letters[x & 3]
-                if q - 2 < hi:
-                    out[q - 2 - lo] = po.letters[x >> 2]
-                row = po.c2[x] + po_rank2(po, <unsigned int>x, row)
-                if row >= fm.n_rows:        # only a damaged index gets here
-                    row = fm.n_rows - 1
-                q -= 2
-                continue
-        row = fm_lf(fm, row, &c)
-        q -= 1
-        if q < hi:
-            out[q - lo] = <uint8_t>c
+        po_prefetch(&fm.wt.pocc, row)
+        q -= fm_po_extract_step(fm, &row, q, q - lo, lo, hi, out)
 
 
 cdef inline void fm_extract(const fm_shard_t *fm, uint64_t doc, uint64_t a, uint64_t b,
@@ -584,33 +589,15 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
             payload.shape[0] if rrr_payload != NULL else 0, quad_supers,
             wt_bits in ("rrr63r", "rrr63rc"), quad_root_start, rrr_supers_ptr, rrr_super_shift)
     fm.C = &C[0]
-    cdef const uint64_t[::1] po_er, po_rr, po_rs
-    cdef const uint8_t[::1] po_es
-    cdef uint8_t letters[4]
-    cdef uint64_t po_dummy = 0, po_b       # po_dummy: for empty lists, never read
     if params.get("wt_arity", 2) == 16:         # a pair-occurrence table, not a tree
-        supers = arrays["wt_supers"]
-        po_er = arrays["po_exc_rows"]
-        po_es = arrays["po_exc_syms"]
-        po_rr = arrays["po_rare_rows"]
-        po_rs = arrays["po_rare_start"]
-        pl = list(params["po_letters"])
-        if (<uint64_t>lines.shape[0] != po_n_blocks(n_rows) * PO_BLOCK_WORDS
-                or <uint64_t>supers.shape[0] != (po_n_supers(n_rows) + 1) * PO_SUPER_WORDS
-                or po_er.shape[0] != po_es.shape[0] or po_rs.shape[0] != 257
-                or <uint64_t>po_rr.shape[0] != po_rs[256] or po_rr.shape[0] > po_er.shape[0]
-                or C.shape[0] != 257 or len(pl) != 4
-                or sorted(set(pl)) != pl or not 0 <= pl[0] or not pl[3] <= 255
-                or params["sep"] in pl):
-            raise ValueError("pair-occurrence table has the wrong size or letters")
-        for po_b in range(256):
-            if po_rs[po_b + 1] < po_rs[po_b]:
-                raise ValueError("pair-occurrence table rare-byte index is damaged")
-        for po_b in range(4):
-            letters[po_b] = pl[po_b]
-        po_init(&fm.wt.pocc, &lines[0], &supers[0], &po_er[0] if po_er.shape[0] else &po_dummy,
-                &po_es[0] if po_es.shape[0] else <const uint8_t *>&po_dummy, po_er.shape[0],
-                &po_rr[0] if po_rr.shape[0] else &po_dummy, &po_rs[0], n_rows, letters, &C[0])
+        if params["sep"] in list(params["po_letters"]):
+            raise ValueError("pair-occurrence table letters hold the separator")
+        po_init_arrays(&fm.wt.pocc, {"blocks": arrays["wt_lines"], "supers": arrays["wt_supers"],
+                                     "exc_rows": arrays["po_exc_rows"],
+                                     "exc_syms": arrays["po_exc_syms"],
+                                     "rare_rows": arrays["po_rare_rows"],
+                                     "rare_start": arrays["po_rare_start"]},
+                       n_rows, params["po_letters"], C)
         fm.wt.arity = 16
     fm.sep = params["sep"]
     fm.r0 = params["r0"]

@@ -53,7 +53,6 @@ ctypedef struct po_t:
     const uint64_t *rare_rows   # exception rows of non-letter bytes, by (byte, row)
     const uint64_t *rare_start  # (257,)
     uint64_t n                  # rows
-    uint64_t n_blocks
     uint8_t map[256]            # letter code of each byte, PO_NONE for the others
     uint8_t letters[4]          # the byte of each code
     uint64_t c2[16]             # first row of the suffixes starting with pair x
@@ -342,7 +341,6 @@ cdef inline void po_init(po_t *po, const uint64_t *blocks, const uint64_t *super
     po.rare_rows = rare_rows
     po.rare_start = rare_start
     po.n = n
-    po.n_blocks = po_n_blocks(n)
     for k in range(256):
         po.map[k] = PO_NONE
     for k in range(4):
@@ -351,3 +349,41 @@ cdef inline void po_init(po_t *po, const uint64_t *blocks, const uint64_t *super
     for x in range(16):
         po.c2[x] = C[letters[x >> 2]] + po_rank(po, letters[x >> 2], C[letters[x & 3]])
         po.tot2[x] = supers[po_n_supers(n) * PO_SUPER_WORDS + x]
+
+
+cdef inline int po_init_arrays(po_t *po, dict a, uint64_t n, letters,
+                               const uint64_t[::1] C) except -1:
+    """po_init from the arrays ``a`` ("blocks", "supers", "exc_rows", "exc_syms",
+    "rare_rows", "rare_start": uint64 except exc_syms, uint8) of a table over ``n`` rows,
+    after checking every size it relies on (ValueError otherwise); ``letters``: the 4 bytes,
+    ascending; ``C``: the shard's 257-entry C array.  The caller keeps ``a`` and ``C``
+    alive as long as ``po``.  Empty lists point at rare_start (257 entries), never read."""
+    cdef const uint64_t[::1] bl = a["blocks"]
+    cdef const uint64_t[::1] su = a["supers"]
+    cdef const uint64_t[::1] er = a["exc_rows"]
+    cdef const uint8_t[::1] es = a["exc_syms"]
+    cdef const uint64_t[::1] rr = a["rare_rows"]
+    cdef const uint64_t[::1] rs = a["rare_start"]
+    cdef uint8_t lt[4]
+    cdef uint64_t k
+    if (<uint64_t>bl.shape[0] != po_n_blocks(n) * PO_BLOCK_WORDS
+            or <uint64_t>su.shape[0] != (po_n_supers(n) + 1) * PO_SUPER_WORDS):
+        raise ValueError("pair-occurrence table blocks or superblocks have the wrong size")
+    if er.shape[0] != es.shape[0] or rs.shape[0] != 257:
+        raise ValueError("pair-occurrence table exception arrays have the wrong size")
+    if <uint64_t>rr.shape[0] != rs[256] or rr.shape[0] > er.shape[0]:
+        raise ValueError("pair-occurrence table rare-byte index is damaged")
+    for k in range(256):
+        if rs[k + 1] < rs[k]:
+            raise ValueError("pair-occurrence table rare-byte index is damaged")
+    pl = [int(x) for x in letters]
+    if len(pl) != 4 or sorted(set(pl)) != pl or pl[0] < 0 or pl[3] > 255 or C.shape[0] != 257:
+        raise ValueError("pair-occurrence table letters or C array are wrong")
+    if n == 0 or C[256] != n:
+        raise ValueError("pair-occurrence table row count does not match C")
+    for k in range(4):
+        lt[k] = pl[k]
+    po_init(po, &bl[0], &su[0], &er[0] if er.shape[0] else &rs[0],
+            &es[0] if es.shape[0] else <const uint8_t *>&rs[0], er.shape[0],
+            &rr[0] if rr.shape[0] else &rs[0], &rs[0], n, lt, &C[0])
+    return 0

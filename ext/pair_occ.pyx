@@ -4,7 +4,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, realloc, free
-from pair_occ cimport (po_t, po_init, po_n_blocks, po_n_supers, po_rank, po_rank2,
+from pair_occ cimport (po_t, po_init_arrays, po_n_blocks, po_n_supers, po_rank, po_rank2,
                        po_inverse_select, po_digit, po_exc_index, PO_BLOCK_WORDS, PO_HEAD_WORDS,
                        PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_NONE)
 
@@ -165,7 +165,7 @@ cdef uint64_t _errors(const po_t *po, const uint64_t *C, uint32_t sep, uint64_t 
     counts equal the digits before it (exceptions taken out), the flags mark exactly the
     blocks with exceptions, exceptions are sorted and inside, a letter exception's digit
     names its letter, and the totals match C.  Returns the number of violations."""
-    cdef uint64_t bad = 0, b, i, k, ej = 0, row, end, tot, nb = po.n_blocks
+    cdef uint64_t bad = 0, b, i, k, ej = 0, row, end, tot, nb = po_n_blocks(po.n)
     cdef uint64_t cnt[20]
     cdef uint64_t base[20]
     cdef const uint64_t *w
@@ -275,36 +275,10 @@ cdef class PairOccTable:
         cdef PairOccTable self = cls.__new__(cls)
         arrs = {k: np.ascontiguousarray(a[k]) for k in
                 ("blocks", "supers", "exc_rows", "exc_syms", "rare_rows", "rare_start")}
-        bw, sw = pair_occ_sizes(n)
-        lt = np.ascontiguousarray(letters, dtype=np.uint8)
         Ca = np.ascontiguousarray(C, dtype=np.uint64)
-        if arrs["blocks"].shape[0] != bw or arrs["supers"].shape[0] != sw:
-            raise ValueError("pair table blocks or superblocks have the wrong size")
-        if arrs["exc_rows"].shape[0] != arrs["exc_syms"].shape[0] or \
-                arrs["rare_start"].shape[0] != 257:
-            raise ValueError("pair table exception arrays have the wrong size")
-        if int(arrs["rare_start"][256]) != arrs["rare_rows"].shape[0] or \
-                bool(np.any(np.diff(arrs["rare_start"].astype(np.int64)) < 0)) or \
-                arrs["rare_rows"].shape[0] > arrs["exc_rows"].shape[0]:
-            raise ValueError("pair table rare-byte index is damaged")
-        if lt.shape[0] != 4 or len(set(lt.tolist())) != 4 or Ca.shape[0] != 257:
-            raise ValueError("pair table letters or C array are wrong")
-        if n == 0 or int(Ca[256]) != n:
-            raise ValueError("pair table row count does not match C")
+        po_init_arrays(&self.po, arrs, n, letters, Ca)
         self._keep = arrs
         self._C = Ca
-        cdef const uint64_t[::1] bl = arrs["blocks"]
-        cdef const uint64_t[::1] su = arrs["supers"]
-        cdef const uint64_t[::1] er = arrs["exc_rows"]
-        cdef const uint8_t[::1] es = arrs["exc_syms"]
-        cdef const uint64_t[::1] rr = arrs["rare_rows"]
-        cdef const uint64_t[::1] rs = arrs["rare_start"]
-        cdef const uint8_t[::1] lv = lt
-        cdef const uint64_t[::1] cv = Ca
-        cdef uint64_t dummy = 0
-        po_init(&self.po, &bl[0], &su[0], &er[0] if er.shape[0] else &dummy,
-                &es[0] if es.shape[0] else <const uint8_t *>&dummy, er.shape[0],
-                &rr[0] if rr.shape[0] else &dummy, &rs[0], n, &lv[0], &cv[0])
         return self
 
     def __len__(self):
