@@ -58,6 +58,15 @@ PROFILE_SAMPLED_ROWS = {"fast": "blocks", "small": "elias_fano"}
 # QuadRankVector lines (half the levels, so half the dependent cache misses per step);
 # "small" keeps binary trees, whose bits RRR compresses
 
+def slots_in_buckets(bucket: np.ndarray) -> np.ndarray:
+    """Rank of each entry among the entries of its bucket, for ``bucket`` sorted (runs of
+    equal values): 0, 1, 2, ... within each run; the table builders keep the first slots."""
+    new_run = np.ones(bucket.shape[0], dtype=bool)
+    new_run[1:] = bucket[1:] != bucket[:-1]
+    run_start = np.flatnonzero(new_run)
+    return np.arange(bucket.shape[0]) - run_start[np.cumsum(new_run) - 1]
+
+
 def ngram_hash(keys: np.ndarray, k: np.ndarray, n_buckets: int) -> np.ndarray:
     """Buckets of k-grams (keys: the k bytes big-endian, uint64), as ext/fm_shard.pxd's
     fm_ngram_bucket: h = key * 0x9E3779B97F4A7C15 + k * 0xC2B2AE3D27D4EB4F mod 2^64,
@@ -164,10 +173,7 @@ def ngram_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
                        | ((np.uint64((1 << NGRAM_COUNT_BITS) - 1) - alln) << np.uint64(4))
                        | (np.uint64(NGRAM_MAX) - length), kind="stable")
     bucket = bucket[order].astype(np.int64)
-    new_run = np.ones(bucket.shape[0], dtype=bool)
-    new_run[1:] = bucket[1:] != bucket[:-1]
-    run_start = np.flatnonzero(new_run)
-    slot = np.arange(bucket.shape[0]) - run_start[np.cumsum(new_run) - 1]   # rank in bucket
+    slot = slots_in_buckets(bucket)
     ok = slot < NGRAM_SLOTS
     order, bucket, slot = order[ok], bucket[ok], slot[ok]
     base = bucket * NGRAM_WORDS + 2 * slot
@@ -810,10 +816,7 @@ def tetra_rows_table(fm: FMShard, tri_map: np.ndarray, tri_rows: np.ndarray, n_b
     order = np.argsort((bucket << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - alln.astype(np.uint64)),
                        kind="stable")
     bucket = bucket[order].astype(np.int64)
-    new_run = np.ones(bucket.shape[0], dtype=bool)
-    new_run[1:] = bucket[1:] != bucket[:-1]
-    run_start = np.flatnonzero(new_run)
-    slot = np.arange(bucket.shape[0]) - run_start[np.cumsum(new_run) - 1]   # rank in bucket
+    slot = slots_in_buckets(bucket)
     ok = slot < TETRA_SLOTS
     order, bucket, slot = order[ok], bucket[ok], slot[ok]
     base = bucket * TETRA_WORDS + slot
