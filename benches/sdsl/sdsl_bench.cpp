@@ -2,7 +2,8 @@
 //
 // usage: sdsl_bench VARIANT TEXT_FILE PATTERN_FILE [--reps 5]
 //                   [--locate-limit N] [--extract-len L] [--extract-count K]
-//                   [--seed S] [--tmpdir DIR] [--verify]
+//                   [--seed S] [--tmpdir DIR] [--verify] [--index FILE]
+//        sdsl_bench VARIANT TEXT_FILE --serve [--index FILE]
 //
 //   VARIANT       plain  = csa_wt<wt_huff<>, 32, 64>
 //                 rrr127 = csa_wt<wt_huff<rrr_vector<127>>, 32, 64>
@@ -11,7 +12,23 @@
 //                 so all results refer to the transformed text.
 //   PATTERN_FILE  records of <uint32 little-endian length><bytes>.
 //
-// Prints one JSON object on stdout. Everything else goes to stderr.
+//   --index FILE  load the index from FILE if it exists, else build it and store
+//                 it there (build_s is then 0 and peak RSS that of the load).
+//   --serve       no pattern file: build (or load) once, print {"ready": ...}, then
+//                 answer commands on stdin, one JSON line each:
+//                   count PATTERN_FILE REPS [WARM]
+//                                             WARM 1 (default): one untimed pass (the
+//                                             index's lines cached as far as they
+//                                             fit), then REPS timed passes per length
+//                                             group (WARM 0: the timed passes only):
+//                                             {"count_us_by_len": medians,
+//                                              "count_sum_by_len": occurrences}
+//                   quit
+//                 (benches/bench_paired.py alternates it with fmindex so that both
+//                 are timed in the same minutes of the VM's cache state).
+//
+// Prints one JSON object on stdout (one per command with --serve). Everything else
+// goes to stderr.
 
 #include <sdsl/suffix_arrays.hpp>
 
@@ -50,7 +67,9 @@ struct Options {
     uint64_t extract_count = 200;
     uint64_t seed = 42;
     std::string tmpdir;
+    std::string index_file;
     bool verify = false;
+    bool serve = false;
 };
 
 [[noreturn]] void die(const std::string& msg)
@@ -63,7 +82,9 @@ void usage()
 {
     std::cerr << "usage: sdsl_bench {plain|rrr127} TEXT_FILE PATTERN_FILE [--reps N]\n"
                  "       [--locate-limit N] [--extract-len L] [--extract-count K]\n"
-                 "       [--seed S] [--tmpdir DIR] [--verify]" << std::endl;
+                 "       [--seed S] [--tmpdir DIR] [--verify] [--index FILE]\n"
+                 "       sdsl_bench {plain|rrr127} TEXT_FILE --serve [--index FILE]"
+              << std::endl;
     std::exit(2);
 }
 
@@ -103,6 +124,10 @@ Options parse_args(int argc, char** argv)
             o.tmpdir = need("--tmpdir");
         } else if (a == "--verify") {
             o.verify = true;
+        } else if (a == "--serve") {
+            o.serve = true;
+        } else if (a == "--index") {
+            o.index_file = need("--index");
         } else if (a == "-h" || a == "--help") {
             usage();
         } else if (a.size() > 2 && a[0] == '-' && a[1] == '-') {
@@ -111,10 +136,10 @@ Options parse_args(int argc, char** argv)
             pos.push_back(a);
         }
     }
-    if (pos.size() != 3) usage();
+    if (pos.size() != (o.serve ? 2u : 3u)) usage();
     o.variant = pos[0];
     o.text_file = pos[1];
-    o.pattern_file = pos[2];
+    if (!o.serve) o.pattern_file = pos[2];
     return o;
 }
 
@@ -188,6 +213,69 @@ std::string json_num(double x)
 
 volatile uint64_t g_sink = 0;  // defeats dead-code elimination
 
+std::string json_val(double x) { return json_num(x); }
+std::string json_val(uint64_t x) { return std::to_string(x); }
+
+template <class V>
+std::string json_len_map(const std::map<uint64_t, V>& m)
+{
+    std::ostringstream o;
+    o << "{";
+    bool first = true;
+    for (auto& kv : m) {
+        o << (first ? "" : ", ") << "\"" << kv.first << "\": " << json_val(kv.second);
+        first = false;
+    }
+    o << "}";
+    return o.str();
+}
+
+template <class t_csa>
+int serve(const t_csa& csa, const Options& opt, double build_s, uint64_t index_bytes)
+{
+    std::cout << "{\"ready\": true, \"variant\": \"" << opt.variant << "\", \"build_s\": "
+              << json_num(build_s) << ", \"index_bytes\": " << index_bytes << "}" << std::endl;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::istringstream cmd(line);
+        std::string verb, path;
+        int reps = 0, warm = 1;
+        cmd >> verb;
+        if (verb == "quit") break;
+        if (verb != "count" || !(cmd >> path >> reps) || reps < 1) {
+            die("bad command (expected 'count PATTERN_FILE REPS [WARM]' or 'quit'): " + line);
+        }
+        if (!(cmd >> warm)) warm = 1;
+        uint64_t zeros = 0;
+        std::vector<std::string> pats = read_patterns(path, zeros);
+        std::map<uint64_t, std::vector<size_t>> by_len;
+        for (size_t i = 0; i < pats.size(); ++i) by_len[pats[i].size()].push_back(i);
+        std::map<uint64_t, uint64_t> sums;
+        std::map<uint64_t, double> meds;
+        for (auto& g : by_len) {                 // the untimed pass, also the answers
+            if (!warm) break;
+            uint64_t acc = 0;
+            for (size_t i : g.second) acc += sdsl::count(csa, pats[i].begin(), pats[i].end());
+            sums[g.first] = acc;
+        }
+        std::map<uint64_t, std::vector<double>> us;
+        for (int rep = 0; rep < reps; ++rep) {
+            for (auto& g : by_len) {
+                uint64_t acc = 0;
+                auto s = clk::now();
+                for (size_t i : g.second) acc += sdsl::count(csa, pats[i].begin(), pats[i].end());
+                us[g.first].push_back(seconds_since(s) * 1e6 / g.second.size());
+                g_sink += acc;
+                if (rep == 0 && !warm) sums[g.first] = acc;
+            }
+        }
+        for (auto& kv : us) meds[kv.first] = median(kv.second);
+        std::cout << "{\"count_us_by_len\": " << json_len_map(meds)
+                  << ", \"count_sum_by_len\": " << json_len_map(sums) << "}" << std::endl;
+    }
+    return 0;
+}
+
 template <class t_csa>
 int run(const Options& opt)
 {
@@ -200,7 +288,11 @@ int run(const Options& opt)
     // ---- build ------------------------------------------------------------
     t_csa csa;
     auto t0 = clk::now();
-    if (opt.tmpdir.empty()) {
+    bool loaded = false;
+    if (!opt.index_file.empty() && std::ifstream(opt.index_file).good()) {
+        if (!sdsl::load_from_file(csa, opt.index_file)) die("cannot load " + opt.index_file);
+        loaded = true;
+    } else if (opt.tmpdir.empty()) {
         // In-memory construction. After zero replacement the text is a valid
         // NUL-terminated C string of length n, which construct_im stores raw.
         sdsl::construct_im(csa, text.c_str(), 1);
@@ -217,10 +309,14 @@ int run(const Options& opt)
         sdsl::construct(csa, tfile, cfg, 1);
         std::remove(tfile.c_str());
     }
-    double build_s = seconds_since(t0);
+    double build_s = loaded ? 0.0 : seconds_since(t0);
+    if (!loaded && !opt.index_file.empty() && !sdsl::store_to_file(csa, opt.index_file)) {
+        die("cannot store the index in " + opt.index_file);
+    }
     uint64_t rss = peak_rss_bytes();
     uint64_t index_bytes = sdsl::size_in_bytes(csa);
-    if (csa.size() != n + 1) die("unexpected csa.size()");
+    if (csa.size() != n + 1) die("unexpected csa.size() (an index file of another text?)");
+    if (opt.serve) return serve(csa, opt, build_s, index_bytes);
 
     // ---- queries ----------------------------------------------------------
     uint64_t pat_zeros = 0;
