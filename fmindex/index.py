@@ -230,13 +230,10 @@ class Index:
         """
         single = self._single
         if single is not None:
-            if type(pattern) is bytes and len(pattern) <= MAX_PATTERN_BYTES:
-                return single.count(pattern)
-            if type(pattern) is str and len(pattern) <= MAX_PATTERN_BYTES // 4:
-                try:
-                    return single.count(pattern.encode())
-                except UnicodeEncodeError:
-                    pass                # as_pattern raises the documented PatternError
+            n = single.count_checked(pattern, MAX_PATTERN_BYTES)
+            if n >= 0:
+                return n
+            # else: not bytes / str, too long or not valid Unicode: as_pattern says why
         b = as_pattern(pattern)
         fms = self._fms
         if len(fms) == 1:

@@ -1221,6 +1221,29 @@ def test_build_working_directory_is_refused(pristine, tmp_path):
     fmindex.open(published).close()
 
 
+def test_count_checked_fast_path(text_index):
+    """FMShard.count_checked, Index.count's one-call fast path: bytes and str (as UTF-8) up
+    to max_bytes, on both sides of the length up to which the kernel keeps the GIL (16);
+    -1 for what the slow path must explain (other types, too long, not valid Unicode)."""
+    idx, docs = text_index
+    fm = idx.shards[0].fm
+    class S(str):
+        pass
+    for p in [b"a", b"alpha", b"alpha beta gamm", b"alpha beta gamma", b"alpha beta gamma ",
+              "héllo".encode(), b"zzzzzzzzzzzzzzzzzzzzzzzzzzzzz"]:
+        want = oracle_count(docs, p)
+        assert fm.count_checked(p, len(p)) == fm.count(p)
+        if len(idx.shards) == 1:
+            assert fm.count_checked(p, len(p)) == want
+            assert fm.count_checked(p.decode(), len(p)) == want
+        assert fm.count_checked(p, len(p) - 1) == -1                 # over max_bytes
+        assert fm.count_checked(p.decode(), len(p) - 1) == -1        # UTF-8 length counts
+        assert idx.count(p) == idx.count(p.decode()) == idx.count(S(p.decode())) == want
+    assert fm.count_checked(b"", 0) == fm.count_checked("", 0) == fm.num_bytes
+    for bad in ("\ud800", bytearray(b"alpha"), memoryview(b"alpha"), S("alpha"), 3, None):
+        assert fm.count_checked(bad, 1 << 24) == -1
+
+
 def test_pattern_over_the_limit_is_a_pattern_error(text_index):
     """A pattern longer than MAX_PATTERN_BYTES is refused by every entry point, also in a
     list of bytes (count_many's fast path) and as str."""
