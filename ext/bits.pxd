@@ -2,12 +2,7 @@
 """Word-level bit helpers, inlined into every kernel that cimports them."""
 from libc.stdint cimport uint64_t, uint32_t
 
-cdef extern from *:
-    """
-    static inline unsigned int fm_popcount64(unsigned long long x) { return (unsigned int)__builtin_popcountll(x); }
-    static inline unsigned int fm_ctz64(unsigned long long x) { return (unsigned int)__builtin_ctzll(x); }
-    static inline void fm_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
-    """
+cdef extern from "fm_bits.h":
     unsigned int fm_popcount64(unsigned long long x) noexcept nogil
     unsigned int fm_ctz64(unsigned long long x) noexcept nogil
     void fm_prefetch(const void *p) noexcept nogil
