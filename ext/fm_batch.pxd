@@ -533,7 +533,7 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
             q = &lanes[l]
             if q.slot < 0:
                 continue
-            if not fm_po_step(fm, q.p, &q.k, &q.s, &q.e):
+            if not fm_po_step(fm, q.p, &q.k, &q.s, &q.e, True):
                 out[q.slot] = 0
             elif q.k == 0:
                 out[q.slot] = <int64_t>(q.e - q.s)

@@ -312,10 +312,11 @@ cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uin
 
 
 cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k, uint64_t *s,
-                            uint64_t *e) noexcept nogil:
+                            uint64_t *e, bint requested=False) noexcept nogil:
     """One backward-search step over a pair-occurrence table (arity 16): the range [s, e)
     of P[k..] becomes that of P[k-2..] when P[k-2], P[k-1] are both letters (one block per
-    end), else that of P[k-1..]; k > 0.  False when the range is empty."""
+    end), else that of P[k-1..]; k > 0.  False when the range is empty.  ``requested``:
+    the caller has requested the lines already (fm_po_prefetch_step)."""
     cdef const po_t *po = &fm.wt.pocc
     cdef unsigned int ca = PO_NONE, cb, x
     cdef uint32_t c
@@ -330,7 +331,7 @@ cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k,
             a = po.c2[x]
             z = a + po.tot2[x]
         else:
-            po_rank2_pair(po, x, &a, &z)
+            po_rank2_pair(po, x, &a, &z, requested)
             a += po.c2[x]
             z += po.c2[x]
     else:

@@ -263,10 +263,13 @@ cdef inline bint _po_rank_same_block(const po_t *po, unsigned int x, uint64_t *i
     return True
 
 
-cdef inline void po_rank2_pair(const po_t *po, unsigned int x, uint64_t *i, uint64_t *j) noexcept nogil:
-    """(rank2_x(i), rank2_x(j)); both ends' lines are requested before either is read."""
-    po_prefetch_rank(po, x, i[0], False)
-    po_prefetch_rank(po, x, j[0], False)
+cdef inline void po_rank2_pair(const po_t *po, unsigned int x, uint64_t *i, uint64_t *j,
+                              bint requested=False) noexcept nogil:
+    """(rank2_x(i), rank2_x(j)); both ends' lines are requested before either is read,
+    unless the caller did so already (``requested``: a batch, one visit ahead)."""
+    if not requested:
+        po_prefetch_rank(po, x, i[0], False)
+        po_prefetch_rank(po, x, j[0], False)
     if _po_rank_same_block(po, x & 15, i, j, False):
         return
     i[0] = po_rank2(po, x, i[0])
