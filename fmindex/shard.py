@@ -198,7 +198,7 @@ def dominant_letters(C: np.ndarray, sep: int, min_share: float) -> "Optional[np.
 
 
 def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
-               num_threads: int = 2) -> "Optional[tuple]":
+               num_threads: int = 2, k: Optional[int] = None) -> "Optional[tuple]":
     """(kmer_map, kmer_rows) of a byte shard whose 4 most frequent bytes (the separator
     aside) are >= KMER_MIN_SHARE of its text, else None.  kmer_map[b] = code 0..3 of byte b
     among the 4 in byte order (0xFF for the others); kmer_rows = (first row, count) of every
@@ -208,11 +208,12 @@ def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
     top = dominant_letters(C, sep, KMER_MIN_SHARE)
     if top is None:
         return None
-    k = 0
-    while k < KMER_MAX_K and 8 * 4 ** (k + 1) <= KMER_TABLE_MAX_FRACTION * n_text:
-        k += 1
-    if k <= NGRAM_MAX:
-        return None
+    if k is None:
+        k = 0
+        while k < KMER_MAX_K and 8 * 4 ** (k + 1) <= KMER_TABLE_MAX_FRACTION * n_text:
+            k += 1
+        if k <= NGRAM_MAX:
+            return None
     syms = top.astype(np.uint32)
     first = C[top].astype(np.uint32)
     count = (C[top + 1] - C[top]).astype(np.uint32)
@@ -269,6 +270,10 @@ NGRAM_CANDIDATES_PER_SLOT = 2
 KMER_MIN_SHARE = 0.99
 KMER_TABLE_MAX_FRACTION = 0.15
 KMER_MAX_K = 12
+# the k-mer table of a pair-occurrence shard (0: none), when it is at most this share of
+# the text (26 MB of DNA and up)
+PAIR_KMER_K = 8
+PAIR_KMER_MAX_FRACTION = 0.02
 # tree bit layouts: "plain" RankBitVector lines; "rrr63" RRR lines + enumerative offsets
 # (written by fmindex before rrr63r, still read); "rrr63r" the same with the mid-range
 # classes stored raw (no decode; written before rrr63rc, still read); "rrr63rc" rrr63r's
@@ -667,7 +672,14 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                                                                       int(sep))
                     # (a pair table's shard has no room for it under the size cap,
                     # and its steps are two letters long: section 8g)
-                    kmer = kmer_table(finished, C, int(sep), N) if wt_arity != 16 else None
+                    # a pair-occurrence shard has room for the 8-mers only (512 KB, one
+                    # line per lookup where the n-gram table probes five: section 8g)
+                    if wt_arity != 16:
+                        kmer = kmer_table(finished, C, int(sep), N)
+                    elif PAIR_KMER_K and 8 * 4 ** PAIR_KMER_K <= PAIR_KMER_MAX_FRACTION * N:
+                        kmer = kmer_table(finished, C, int(sep), N, k=PAIR_KMER_K)
+                    else:
+                        kmer = None
                     if kmer is not None:
                         extra_arrays["kmer_map"], extra_arrays["kmer_rows"] = kmer
     files = {}

@@ -174,11 +174,12 @@ def test_build_refuses_bad_letters():
 @pytest.fixture(params=["no-tables", "tables"])
 def tables(request, monkeypatch):
     """No lookup table (every step from the pair-occurrence table, from the whole range),
-    or the pair, triple and n-gram tables in front of it."""
+    or the pair, triple, n-gram and 8-mer tables in front of it."""
     if request.param == "tables":
         monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
         monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
         monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 64.0)
+        monkeypatch.setattr(fmindex.shard, "PAIR_KMER_MAX_FRACTION", 1e12)
     return request.param
 
 
@@ -216,7 +217,10 @@ def test_dna_index_against_oracle(tmp_path_factory, tables, docs, seed, sa, isa)
     if sh.params["wt_arity"] == 16:
         counts = np.bincount(np.frombuffer(b"".join(docs), dtype=np.uint8), minlength=256)
         letters = sh.params["po_letters"]
-        assert letters == sorted(letters) and "kmer_rows" not in sh.arrays
+        assert letters == sorted(letters)
+        assert ("kmer_rows" in sh.arrays) == (tables == "tables")
+        if tables == "tables":
+            assert sh.arrays["kmer_rows"].shape[0] == 2 * 4 ** 8
         assert counts[letters].min() >= np.delete(counts, letters).max()
     pats = dna_patterns(docs, random.Random(seed))
     want = [count(docs, p) for p in pats]
@@ -247,17 +251,21 @@ def _dna_corpus(seed=6):
 
 
 def test_dna_real_size_and_tables(tmp_path, monkeypatch):
-    """A 100 KB DNA corpus with every table: arity 16, no k-mer table, the pair table's
-    bits per row, stats, and every count against the text (patterns of 1 to 40 bases,
-    absent ones, ones with N and header bytes)."""
+    """A 100 KB DNA corpus with every table: arity 16, the 8-mer table (only with its size
+    cap lifted: 512 KB), the pair table's bits per row, stats, and every count against the
+    text (patterns of 1 to 40 bases, absent ones, ones with N and header bytes)."""
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)
     monkeypatch.setattr(fmindex.shard, "GRAM_TABLE_MAX_FRACTION", 0.5)
     docs = _dna_corpus()
     idx = fmindex.build(Documents(docs), tmp_path / "i", progress=False)
+    assert "kmer_rows" not in idx.shards[0].arrays       # 512 KB > 2% of 100 KB
+    idx.close()
+    monkeypatch.setattr(fmindex.shard, "PAIR_KMER_MAX_FRACTION", 1e12)
+    idx = fmindex.build(Documents(docs), tmp_path / "i", progress=False, overwrite=True)
     sh = idx.shards[0]
     assert sh.params["wt_arity"] == 16 and "ngram_rows" in sh.arrays
-    assert "kmer_rows" not in sh.arrays
+    assert sh.arrays["kmer_rows"].shape[0] == 2 * 4 ** 8
     bits = 8 * sh.arrays["wt_lines"].nbytes / sh.params["n_rows"]
     assert 4.7 < bits < 4.9
     rng = random.Random(1)
