@@ -97,20 +97,23 @@ cdef inline bint _po_backward(const po_t *po, uint64_t b, unsigned int off) noex
 
 
 cdef inline void po_prefetch(const po_t *po, uint64_t i) noexcept nogil:
-    """Request the lines a rank at row i reads (all at once: their misses overlap)."""
+    """Request the lines a rank at row i reads (all at once: their misses overlap): from
+    the block's first line to i's (forward), or from i's to the next block's first
+    (backward).  Four requests, some of them the same line, chosen without a branch: the
+    loops over a varying number of lines cost two mispredictions per call."""
     if i > po.n:
         i = po.n
     cdef uint64_t b = i // PO_BLOCK_ROWS
     cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
     cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
-    cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3, l
-    if _po_backward(po, b, off):
-        for l in range(line, PO_BLOCK_WORDS // 8):
-            fm_prefetch(w + 8 * l)
-        fm_prefetch(w + PO_BLOCK_WORDS)
-    else:
-        for l in range(line + 1):
-            fm_prefetch(w + 8 * l)
+    cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3     # 0..3
+    cdef unsigned int back = <unsigned int>_po_backward(po, b, off)
+    # forward: lines 0, line - 1 (or 0), line; backward: line, line + 1 (or 3), 3, next 0
+    cdef unsigned int mid = (line + 1 - (line == 3)) if back else (line - (line > 0))
+    fm_prefetch(w + 8 * (line if back else 0))
+    fm_prefetch(w + 8 * mid)
+    fm_prefetch(w + 8 * (3 if back else line))
+    fm_prefetch(w + (PO_BLOCK_WORDS if back else 0))
 
 
 cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
