@@ -11,15 +11,6 @@ from cython.parallel cimport prange
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.object cimport PyObject
 from cpython.exc cimport PyErr_Clear
-
-cdef extern from "Python.h":
-    const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size)
-
-
-cdef enum:
-    # One count of a pattern this short takes ~0.1-2 us: it keeps the GIL, whose release
-    # and reacquisition (~35 ns) would be a sizeable share of it; longer ones release it.
-    GIL_HELD_MAX_PATTERN = 16
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, fm_locate_row,
@@ -30,6 +21,15 @@ from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, 
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size)
+
+
+cdef enum:
+    # One count of a pattern this short takes ~0.1-2 us: it keeps the GIL, whose release
+    # and reacquisition (~35 ns) would be a sizeable share of it; longer ones release it.
+    GIL_HELD_MAX_PATTERN = 16
 
 cnp.import_array()
 
@@ -313,9 +313,13 @@ cdef class FMShard:
         return self.fm.n_rows
 
     def count(self, bytes pattern):
-        """Occurrences of a non-empty pattern (bytes)."""
-        cdef uint64_t sp, m = PyBytes_GET_SIZE(pattern)
-        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(pattern)
+        """Occurrences of a pattern (bytes; the text's length for b"")."""
+        return self._count_at(<const uint8_t *>PyBytes_AS_STRING(pattern),
+                              <uint64_t>PyBytes_GET_SIZE(pattern))
+
+    cdef uint64_t _count_at(self, const uint8_t *p, uint64_t m):
+        """Occurrences of the m bytes at p (the text's length for m = 0)."""
+        cdef uint64_t sp
         if m == 0:
             return self.num_bytes
         if m <= GIL_HELD_MAX_PATTERN:
@@ -329,7 +333,6 @@ cdef class FMShard:
         ``max_bytes`` bytes; -1 for anything else (other types, longer patterns, strings
         that are not valid Unicode), which the caller's slow path then explains: the
         whole of ``Index.count``'s fast path in one call."""
-        cdef uint64_t sp, m
         cdef const char *p
         cdef Py_ssize_t n
         if type(pattern) is bytes:
@@ -344,14 +347,7 @@ cdef class FMShard:
             return -1
         if n > max_bytes:
             return -1
-        if n == 0:
-            return self.num_bytes
-        m = <uint64_t>n
-        if m <= GIL_HELD_MAX_PATTERN:
-            return fm_backward_search(&self.fm, <const uint8_t *>p, m, &sp)
-        with nogil:
-            m = fm_backward_search(&self.fm, <const uint8_t *>p, m, &sp)
-        return m
+        return self._count_at(<const uint8_t *>p, <uint64_t>n)
 
     def search(self, bytes pattern):
         """(first row, count) of the pattern's suffix-array range."""
