@@ -485,6 +485,26 @@ cdef inline bint _claim(uint64_t *claim, uint64_t n, uint64_t *nxt, uint64_t *li
     return True
 
 
+cdef inline int64_t _take_pattern(const symbol_t **pats, const symbol_t *buf,
+                                  const int64_t *offsets, uint64_t n, int64_t empty_count,
+                                  int64_t *out, uint64_t *claim, uint64_t *nxt, uint64_t *lim,
+                                  const symbol_t **p, uint64_t *k) noexcept nogil:
+    """The batch's next non-empty pattern (see fm_count_batch_at) into ``p``, ``k``: its
+    slot, or -1 once the batch (this thread's share of it) is exhausted.  Empty patterns met
+    on the way are answered at once (``empty_count``)."""
+    cdef uint64_t i
+    while nxt[0] < lim[0] or _claim(claim, n, nxt, lim):
+        i = nxt[0]
+        nxt[0] = i + 1
+        k[0] = <uint64_t>(offsets[i + 1] - offsets[i])
+        if k[0] == 0:
+            out[i] = empty_count
+            continue
+        p[0] = pats[i] if pats != NULL else buf + offsets[i]
+        return <int64_t>i
+    return -1
+
+
 ctypedef struct _po_search_t:
     const uint8_t *p      # the pattern
     uint64_t k            # symbols P[0..k) still to search
@@ -506,15 +526,11 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
     while True:
         for l in range(LANES):
             q = &lanes[l]
-            while q.slot < 0 and (nxt < lim or _claim(claim, n, &nxt, &lim)):
-                q.p = pats[nxt] if pats != NULL else buf + offsets[nxt]
-                q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
-                q.slot = <int64_t>nxt
-                nxt += 1
-                if q.k == 0:
-                    out[q.slot] = empty_count
-                    q.slot = -1
-                    continue
+            while q.slot < 0:
+                q.slot = _take_pattern(pats, buf, offsets, n, empty_count, out, claim, &nxt,
+                                       &lim, &q.p, &q.k)
+                if q.slot < 0:
+                    break
                 q.s = 0
                 q.e = fm.n_rows
                 q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
@@ -557,6 +573,7 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
     cdef uint64_t nxt = 0, lim = n if claim == NULL else 0
     cdef int active = 0, l
     cdef _search_t *q
+    cdef const symbol_t *p
     if symbol_t is uint8_t:
         if fm.wt.arity == 16:
             _po_count_batch_at(fm, pats, buf, offsets, n, empty_count, out, claim)
@@ -567,20 +584,17 @@ cdef inline void fm_count_batch_at(const fm_shard_t *fm, const symbol_t **pats, 
         # fill idle lanes
         for l in range(LANES):
             q = &lanes[l]
-            while q.slot < 0 and (nxt < lim or _claim(claim, n, &nxt, &lim)):
+            while q.slot < 0:
+                q.slot = _take_pattern(pats, buf, offsets, n, empty_count, out, claim, &nxt,
+                                       &lim, &p, &q.k)
+                if q.slot < 0:
+                    break
                 if symbol_t is uint8_t:
-                    q.p = pats[nxt] if pats != NULL else buf + offsets[nxt]
+                    q.p = p
                     q.p32 = NULL
                 else:
                     q.p = NULL
-                    q.p32 = pats[nxt] if pats != NULL else buf + offsets[nxt]
-                q.k = <uint64_t>(offsets[nxt + 1] - offsets[nxt])
-                q.slot = <int64_t>nxt
-                nxt += 1
-                if q.k == 0:
-                    out[q.slot] = empty_count
-                    q.slot = -1
-                    continue
+                    q.p32 = p
                 q.s = 0
                 q.e = fm.n_rows
                 if symbol_t is uint8_t:             # the last 2..k bytes: one lookup
