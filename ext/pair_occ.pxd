@@ -96,24 +96,28 @@ cdef inline bint _po_backward(const po_t *po, uint64_t b, unsigned int off) noex
     return off > PO_BLOCK_ROWS // 2 and (b + 1) * PO_BLOCK_ROWS <= po.n
 
 
-cdef inline void po_prefetch(const po_t *po, uint64_t i) noexcept nogil:
-    """Request the lines a rank at row i reads (all at once: their misses overlap): from
-    the block's first line to i's (forward), or from i's to the next block's first
-    (backward).  Four requests, some of them the same line, chosen without a branch: the
-    loops over a varying number of lines cost two mispredictions per call."""
-    if i > po.n:
-        i = po.n
-    cdef uint64_t b = i // PO_BLOCK_ROWS
-    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
-    cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
+cdef inline void _po_request_lines(const uint64_t *w, unsigned int off,
+                                   unsigned int back) noexcept nogil:
+    """The lines a rank at digit ``off`` of block ``w`` reads: from the block's first line
+    to off's (forward), or from off's to the next block's first (``back``).  Four requests,
+    some of them the same line, chosen without a branch: loops over a varying number of
+    lines cost two mispredictions per call."""
     cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3     # 0..3
-    cdef unsigned int back = <unsigned int>_po_backward(po, b, off)
     # forward: lines 0, line - 1 (or 0), line; backward: line, line + 1 (or 3), 3, next 0
     cdef unsigned int mid = (line + 1 - (line == 3)) if back else (line - (line > 0))
     fm_prefetch(w + 8 * (line if back else 0))
     fm_prefetch(w + 8 * mid)
     fm_prefetch(w + 8 * (3 if back else line))
     fm_prefetch(w + (PO_BLOCK_WORDS if back else 0))
+
+
+cdef inline void po_prefetch(const po_t *po, uint64_t i) noexcept nogil:
+    """Request the lines a rank at row i reads (all at once: their misses overlap)."""
+    if i > po.n:
+        i = po.n
+    cdef uint64_t b = i // PO_BLOCK_ROWS
+    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
+    _po_request_lines(po.blocks + b * PO_BLOCK_WORDS, off, _po_backward(po, b, off))
 
 
 cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
@@ -124,10 +128,10 @@ cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
         i = po.n
     cdef uint64_t b = i // PO_BLOCK_ROWS
     cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
-    if _po_backward(po, b, off):
-        b += 1
-    fm_prefetch(po.supers + (b // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + (16 + x if letter else x))
-    po_prefetch(po, i)
+    cdef unsigned int back = <unsigned int>_po_backward(po, b, off)
+    fm_prefetch(po.supers + ((b + back) // PO_SUPER_BLOCKS) * PO_SUPER_WORDS
+                + (16 + x if letter else x))
+    _po_request_lines(po.blocks + b * PO_BLOCK_WORDS, off, back)
 
 
 cdef inline uint64_t _po_scan(const uint64_t *w, uint64_t x, unsigned int lo, unsigned int hi,
