@@ -204,7 +204,9 @@ def kmer_table(fm: FMShard, C: np.ndarray, sep: int, n_text: int,
     among the 4 in byte order (0xFF for the others); kmer_rows = (first row, count) of every
     string of k of the 4 bytes, index = its codes as base-4 digits (first byte most
     significant), count 0 with first row 0 for strings that do not occur.  Built level by
-    level from the rows of the single bytes, one rank step per entry (4/3 * 4^k in all)."""
+    level from the rows of the single bytes, one rank step per entry (4/3 * 4^k in all).
+    ``k``: the table's string length; None chooses it from the size cap (and returns None
+    when it would not exceed the n-gram table's 8 bytes)."""
     top = dominant_letters(C, sep, KMER_MIN_SHARE)
     if top is None:
         return None
