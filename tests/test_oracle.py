@@ -306,3 +306,16 @@ def test_batched_kernels_match_reference(tmp_path_factory, block_shift):
         expect = np.array([count(docs, p) for p in pats])
         for nt in (1, 2):
             assert np.array_equal(idx.count_many(pats, num_threads=nt), expect)
+
+
+def test_metadata_with_a_lone_surrogate_round_trips(tmp_path_factory, tmp_path):
+    """JSON's "\\ud800" escape gives a str UTF-8 cannot encode: the build keeps it (as
+    ASCII-escaped JSON) instead of failing with a bare codec error."""
+    p = tmp_path / "s.jsonl"
+    p.write_bytes(b'{"text": "abc", "id": "\\ud800x"}\n{"text": "abd", "id": "caf\\u00e9"}\n')
+    out = tmp_path / "idx"
+    fmindex.build(p, out, progress=False)
+    idx = fmindex.open(out)
+    assert idx.document(0).metadata == {"id": "\ud800x"}
+    assert idx.document(1).metadata == {"id": "café"}
+    assert idx.count("ab") == 2
