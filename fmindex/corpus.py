@@ -54,6 +54,7 @@ or checksum mismatch, not gzip/zstd data at all) or an I/O error always raises
 
 from __future__ import annotations
 
+import array
 import codecs
 import gzip
 import json
@@ -289,7 +290,7 @@ def _encode_text(text: str, what: str) -> bytes:
 _JSON_SCALARS = {True: "true", False: "false", None: "null"}
 
 
-def encode_metadata(meta: dict) -> bytes:
+def metadata_json(meta: dict) -> bytes:
     """A document's metadata as compact JSON bytes (UTF-8, no ASCII escaping): exactly
     ``json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()``, except that
     a string holding a lone surrogate (which JSON's ``"\ud800"`` escapes can produce and
@@ -321,6 +322,63 @@ def encode_metadata(meta: dict) -> bytes:
         return out.encode()
     except UnicodeEncodeError:
         return json.dumps(meta, separators=(",", ":")).encode()
+
+
+class PackedMetadata:
+    """The JSON metadata of a shard's documents in one buffer: each document's JSON
+    followed by a comma, and where each ends (an int64 array).
+
+    A list of bytes objects costs ~40 bytes per document above the JSON (object header,
+    list slot) in small allocations that, once freed, rarely go back to the system; this
+    costs 9 bytes in two buffers that do.  ``block(i, j)`` is the JSON array of documents
+    i..j-1, one slice."""
+
+    __slots__ = ("blob", "ends")
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.ends = array.array("q")
+
+    @classmethod
+    def of(cls, metas: "PackedMetadata | list[bytes]") -> "PackedMetadata":
+        """``metas`` itself if packed, else a packed copy of the list of JSON bytes."""
+        if isinstance(metas, PackedMetadata):
+            return metas
+        pm = cls()
+        for mb in metas:
+            pm.append(mb)
+        return pm
+
+    @classmethod
+    def from_lines(cls, data: bytes) -> "PackedMetadata":
+        """From JSON documents each ended by a newline (compact JSON holds none)."""
+        pm = cls()
+        find, ends = data.find, pm.ends
+        i = find(b"\n")
+        while i >= 0:
+            ends.append(i + 1)
+            i = find(b"\n", i + 1)
+        pm.blob = bytearray(data.replace(b"\n", b","))
+        return pm
+
+    def append(self, mb: bytes) -> None:
+        """Add one document's JSON (``mb``, compact: no newline)."""
+        self.blob += mb
+        self.blob.append(44)
+        self.ends.append(len(self.blob))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def block(self, i: int, j: int) -> bytes:
+        """The JSON array of documents i..j-1 (i < j <= len)."""
+        start = self.ends[i - 1] if i else 0
+        return b"[" + self.blob[start:self.ends[j - 1] - 1] + b"]"
+
+    def clear(self) -> None:
+        """Free both buffers."""
+        self.blob = bytearray()
+        self.ends = array.array("q")
 
 
 def _fields_hint(keys: list) -> str:

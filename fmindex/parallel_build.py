@@ -44,7 +44,7 @@ import numpy as np
 
 from . import __version__
 from . import format as fmt
-from .corpus import ReadStats, _classify, _iter_file, _iter_objects, encode_metadata
+from .corpus import PackedMetadata, ReadStats, _classify, _iter_file, _iter_objects, metadata_json
 from .errors import CorpusError, EmptyCorpusError, FMIndexError
 
 MiB = 1 << 20
@@ -338,7 +338,7 @@ def _remove_spool(root: Path, name: str) -> None:
             pass
 
 
-def _load_spool(root: Path, ent: dict) -> Tuple[bytearray, np.ndarray, List[bytes]]:
+def _load_spool(root: Path, ent: dict) -> Tuple[bytearray, np.ndarray, PackedMetadata]:
     p = _spool_paths(root, ent["dir"])
     n = ent["num_bytes"] + ent["n_docs"]
     buf = bytearray(n)
@@ -352,37 +352,23 @@ def _load_spool(root: Path, ent: dict) -> Tuple[bytearray, np.ndarray, List[byte
             got += k
     del mv
     lengths = np.fromfile(p["len"], dtype=np.int64)
-    metas = p["meta"].read_bytes().split(b"\n")
-    metas.pop()
+    metas = PackedMetadata.from_lines(p["meta"].read_bytes())
     if lengths.shape[0] != ent["n_docs"] or len(metas) != ent["n_docs"]:
         raise FMIndexError(f"spool of {ent['dir']} is damaged: start a new build")
     return buf, lengths, metas
 
 
 # ---------------------------------------------------------------------------- shards
-def _trim_heap() -> None:
-    """Hand the C heap's free memory back to the kernel (glibc ``malloc_trim``; a no-op
-    elsewhere).  Reading a shard's documents frees many Python objects whose memory would
-    otherwise stay resident through the suffix sort, the peak of the build (~4 MB at
-    100 MB of JSON Lines)."""
-    try:
-        import ctypes
-        trim = ctypes.CDLL(None).malloc_trim
-    except (ImportError, OSError, AttributeError):
-        return
-    trim(0)
-
-
-def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas: List[bytes],
+def _build_one(root: Path, name: str, buf: bytearray, lengths: np.ndarray, metas: PackedMetadata,
                sa_sample: int, isa_sample: int, timings: dict,
                phase: Callable[[str], None], profile: str = "fast") -> dict:
     """Build shard ``name`` into ``root/name`` (replacing leftovers) and fsync it."""
-    from .shard import build_shard
+    from .shard import build_shard, trim_heap
     sdir = root / name
     if sdir.exists():
         shutil.rmtree(sdir)
     sdir.mkdir()
-    _trim_heap()
+    trim_heap()
     man = build_shard(buf, lengths, metas, sdir, sa_sample=sa_sample, isa_sample=isa_sample,
                       profile=profile, timings=timings, phase=phase, release_text=buf.clear)
     fmt.fsync_dir(sdir)
@@ -650,7 +636,7 @@ class _Engine:
 
     # ----- inline
     def _build_inline(self, ent: dict, buf: bytearray, lengths: np.ndarray,
-                      metas: List[bytes]) -> None:
+                      metas: PackedMetadata) -> None:
         self.progress.start(ent["dir"], ent["in_bytes"], ent["num_bytes"])
         timings: Dict[str, float] = {}
         params = _build_one(self.root, ent["dir"], buf, lengths, metas, self.opts.sa_sample,
@@ -684,7 +670,8 @@ class _Engine:
         def new_shard() -> None:
             cur.clear()
             cur.update(name=self._name(len(journal.shards)), n=0, text=0, meta=0,
-                       pos=None, lengths=[], metas=[], buf=bytearray() if not workers else None,
+                       pos=None, lengths=array.array("q"), metas=PackedMetadata(),
+                       buf=bytearray() if not workers else None,
                        spool=None)
             if workers:
                 cur["spool"] = _SpoolWriter(self.root, cur["name"])
@@ -712,7 +699,7 @@ class _Engine:
                 self._start(ent)
             else:
                 buf = cur.pop("buf")
-                lengths = np.asarray(cur["lengths"], dtype=np.int64)
+                lengths = np.frombuffer(cur["lengths"], dtype=np.int64)
                 metas = cur["metas"]
                 cur.clear()
                 self._build_inline(ent, buf, lengths, metas)
@@ -727,7 +714,7 @@ class _Engine:
                 if n + 1 > MAX_SHARD_BYTES:
                     raise CorpusError(f"document {reader.pos.docs - 1} is {n} bytes, larger "
                                       f"than the shard limit {MAX_SHARD_BYTES}")
-                mb = encode_metadata(meta)
+                mb = metadata_json(meta)
                 if cur["n"] and (cur["text"] + cur["n"] + n + 1 > cap_text or (
                         cap_cost is not None and
                         shard_cost(cur["text"] + n, cur["meta"] + len(mb), cur["n"] + 1)

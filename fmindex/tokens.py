@@ -48,7 +48,7 @@ import numpy as np
 from . import __version__
 from . import format as fmt
 from ._lm_kernels import TokenLM, cnf_first_windows, scan_windows
-from .corpus import encode_metadata
+from .corpus import PackedMetadata, metadata_json
 from .errors import CorruptIndexError, EmptyCorpusError, FMIndexError, IndexFormatError, PatternError
 from .shard import (PROFILE_META_BLOCK_DOCS, PROFILE_SAMPLED_ROWS, PROFILE_WT_BITS, COMPONENTS, Shard,
                     build_shard_from_symbols, doc_starts_of)
@@ -247,7 +247,7 @@ def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: st
 
 
 # --------------------------------------------------------------------------- build
-def build_token_shard(docs: List[np.ndarray], metas: List[bytes], out_dir: Path, *,
+def build_token_shard(docs: List[np.ndarray], metas: "PackedMetadata | List[bytes]", out_dir: Path, *,
                       sa_sample: int = 32, isa_sample: int = 64, profile: str = "fast",
                       timings: Optional[Dict[str, float]] = None) -> dict:
     """One token shard over ``docs`` (unsigned token-id arrays, original order).  The list is
@@ -342,7 +342,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
     try:
         shards: List[dict] = []
         docs: List[np.ndarray] = []
-        metas: List[bytes] = []
+        metas = PackedMetadata()
         n_tok = 0
 
         def flush() -> None:
@@ -376,7 +376,7 @@ def build_tokens(inputs: Any, out_dir: "str | os.PathLike", *, tokenizer: Any = 
                 t = time.perf_counter()
             docs.append(arr)
             n_tok += int(arr.shape[0])
-            metas.append(encode_metadata(meta))
+            metas.append(metadata_json(meta))
         timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
         if not shards and not docs:
             raise EmptyCorpusError("the corpus holds no document: nothing to index")

@@ -555,7 +555,7 @@ _json_leaf = st.one_of(st.text(), st.integers(min_value=-(1 << 70), max_value=1 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.one_of(st.text(), st.integers()), _json_leaf, max_size=5))
 def test_encode_metadata_is_compact_json(meta):
-    """encode_metadata writes what json.dumps(ensure_ascii=False, compact) writes, for any
+    """metadata_json writes what json.dumps(ensure_ascii=False, compact) writes, for any
     flat object (the fast path) or nested one (the fallback); st.text() includes lone
     surrogates, which UTF-8 cannot hold: then the ASCII-escaped form, which reads back the
     same."""
@@ -563,7 +563,27 @@ def test_encode_metadata_is_compact_json(meta):
         want = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
         want = json.dumps(meta, separators=(",", ":")).encode()
-    got = corpus.encode_metadata(meta)
+    got = corpus.metadata_json(meta)
     assert got == want
     assert json.loads(got) == json.loads(json.dumps(meta)) or any(
         isinstance(v, float) and v != v for v in meta.values())     # NaN != NaN
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=4), st.one_of(st.text(max_size=6), st.integers()),
+                                max_size=3), max_size=20), st.data())
+def test_packed_metadata_blocks_are_json_arrays(metas, data):
+    """PackedMetadata (appended one by one, or read back from a spool's lines) gives each
+    block as the JSON array of its documents, whatever commas their JSON holds."""
+    raw = [corpus.metadata_json(m) for m in metas]
+    appended = corpus.PackedMetadata.of(raw)
+    spooled = corpus.PackedMetadata.from_lines(b"".join(r + b"\n" for r in raw))
+    assert len(appended) == len(spooled) == len(metas)
+    if metas:
+        i = data.draw(st.integers(0, len(metas) - 1))
+        j = data.draw(st.integers(i + 1, len(metas)))
+        want = b"[" + b",".join(raw[i:j]) + b"]"
+        assert appended.block(i, j) == spooled.block(i, j) == want
+        assert json.loads(want) == json.loads(json.dumps(metas[i:j]))
+    appended.clear()
+    assert len(appended) == 0 and len(appended.blob) == 0
