@@ -67,6 +67,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 from .errors import CorpusError
 
 _json_string = json.encoder.encode_basestring  # the escaper json.dumps uses (C)
+_raw_decode = json.JSONDecoder().raw_decode      # see _parse_json_line
 
 __all__ = ["ReadStats", "Documents", "expand_inputs", "iter_documents"]
 
@@ -556,6 +557,19 @@ def _damaged(path: str, line: int, e: _StreamError) -> CorpusError:
     return err
 
 
+def _parse_json_line(s: str) -> Any:
+    """``json.loads(s)``, with the same result and errors, in half the time for a line
+    without leading whitespace: the decoder's parser without loads's two whitespace
+    regexes (0.6 of its 1.26 us per line of 100 bytes)."""
+    try:
+        obj, end = _raw_decode(s)
+    except ValueError:
+        return json.loads(s)        # leading whitespace (then fine), or loads's own error
+    if end != len(s) and not s[end:].isspace():
+        return json.loads(s)        # raises "Extra data"
+    return obj
+
+
 def _iter_jsonl(path: str, chunks: Iterator[bytes], comp: Optional[str], text_field: str,
                 skip_bad: bool, stats: ReadStats) -> Iterator[tuple[bytes, dict]]:
     lineno = 0
@@ -578,7 +592,7 @@ def _iter_jsonl(path: str, chunks: Iterator[bytes], comp: Optional[str], text_fi
                 if not s.strip():
                     continue
             try:
-                obj = json.loads(s)
+                obj = _parse_json_line(s)
             except ValueError as e:  # json.JSONDecodeError, or an over-long int literal
                 where = (f"{e.msg} at column {e.colno}"
                          if isinstance(e, json.JSONDecodeError) else str(e))

@@ -587,3 +587,31 @@ def test_packed_metadata_blocks_are_json_arrays(metas, data):
         assert json.loads(want) == json.loads(json.dumps(metas[i:j]))
     appended.clear()
     assert len(appended) == 0 and len(appended.blob) == 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(
+    st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                           st.text()),
+                 lambda c: st.one_of(st.lists(c, max_size=3),
+                                     st.dictionaries(st.text(max_size=3), c, max_size=3)),
+                 max_leaves=6).map(json.dumps),
+    st.text(alphabet=' \t\n{}[]":,0123456789.eE+-tfnaulrsx\\', max_size=20)),
+    st.sampled_from(["", " ", "\n", "\r\n", " \t"]), st.sampled_from(["", " ", "\t"]))
+def test_parse_json_line_is_json_loads(body, tail, head):
+    """The fast line parser returns what json.loads returns and raises what it raises
+    (the message reported for a malformed line), for valid JSON and for junk."""
+    s = head + body + tail
+    try:
+        want = ("ok", json.loads(s))
+    except ValueError as e:
+        want = ("error", type(e), str(e))
+    except RecursionError:
+        return
+    try:
+        got = ("ok", corpus._parse_json_line(s))
+    except ValueError as e:
+        got = ("error", type(e), str(e))
+    if want[0] == "ok" and isinstance(want[1], float) and want[1] != want[1]:
+        return
+    assert got == want
