@@ -508,3 +508,28 @@ def test_count_over_many_shards_in_one_call(tmp_path, real_corpus, real_referenc
     for nt in (1, 2):
         with fmindex.open(tmp_path / "many", num_threads=nt) as again:
             assert [again.count(p) for p in pats] == [ref.count(p) for p in pats]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_metadata_survives_spool_and_shards(tmp_path, jobs):
+    """Every document's metadata reads back as given, whether its shard was built in the
+    reader (packed in memory) or in a worker from the spool files (packed from lines):
+    values with commas, escaped newlines, brackets, non-ASCII, a lone surrogate, nesting,
+    and documents without metadata."""
+    rng = random.Random(11)
+    recs = []
+    for i in range(3000):
+        meta = rng.choice([{}, {"id": f"d{i}"}, {"id": i, "ok": True, "none": None},
+                           {"url": f"http://x/{i}?a=1,b=2", "t": "line\nnext, [x]"},
+                           {"nested": {"k": [i, "é"]}, "f": 0.5}, {"s": "caf\u00e9 \ud800"}])
+        recs.append({"text": "".join(rng.choice("abc ") for _ in range(rng.randint(1, 120))),
+                     **meta})
+    src = tmp_path / "m.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    idx = fmindex.build(src, tmp_path / "idx", progress=False, jobs=jobs, shard_size="32k")
+    assert idx.num_shards > 3 and len(idx) == len(recs)
+    for d in range(len(recs)):
+        want = dict(recs[d])
+        text = want.pop("text")
+        doc = idx.document(d)
+        assert doc.text == text and doc.metadata == want
