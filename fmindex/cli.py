@@ -70,8 +70,8 @@ def _print_build_summary(man: dict, dt: float, text_bytes: int, out=sys.stdout) 
         print(f"peak RSS: {_human(b['main_peak_rss'])}", file=out)
     timings = man.get("timings", {})
     if timings:
-        order = ["read", "spool", "load spool", "suffix sort", "bwt + samples", "wavelet tree",
-                 "write", "wait for workers"]
+        order = ["read", "spool", "load spool", "metadata", "suffix sort", "bwt + samples",
+                 "wavelet tree", "write", "wait for workers"]
         keys = [k for k in order if k in timings] + [k for k in timings if k not in order]
         work = sum(v for k, v in timings.items() if k != "wait for workers") or 1.0
         print(f"phases: (seconds, added up over the worker processes; wall time above)",

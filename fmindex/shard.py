@@ -581,13 +581,14 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     if len(metas) != k:
         raise ValueError(f"{len(metas)} metadata entries for {k} documents")
     t = time.perf_counter()
-    if phase:
-        phase("suffix sort")
     # the metadata first: packed metadata is freed before the suffix sort, the peak
     blob, moffs, meta_codec = encode_metadata(metas, block_docs=meta_block_docs)
     if isinstance(metas, PackedMetadata):
         metas.clear()
     trim_heap()
+    t = tick("metadata", t)
+    if phase:
+        phase("suffix sort")
     sa = sort_suffixes(text)
     t = tick("suffix sort", t)
     if phase:
