@@ -53,7 +53,7 @@ import tempfile
 import time
 from itertools import islice
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -840,7 +840,7 @@ def main(argv=None) -> int:
             f"(robust to preemption; plain medians of whole-rep totals are in the JSON)"
             + ("" if a.no_sdsl else f"; sdsl: median of {a.reps} reps of whole length groups "
                "(its harness)") + ". Cells: value (peer "
-            f"cost / fmindex cost ×; >1 = fmindex better; for build MB/s: fmindex MB/s / peer MB/s).",
+            "cost / fmindex cost ×; >1 = fmindex better; for build MB/s: fmindex MB/s / peer MB/s).",
             "- fmindex = one Python call per query (`Index.count/locate/extract/document`, "
             "num_threads=1); batch = `count_many(group, num_threads=1)`; fm-index: `count`, "
             "`iter_locate`+islice, size = pickled index; SA: int32 SA + text (size counts both), "

@@ -25,7 +25,6 @@ import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path

@@ -74,7 +74,7 @@ def _print_build_summary(man: dict, dt: float, text_bytes: int, out=sys.stdout) 
                  "wavelet tree", "write", "wait for workers"]
         keys = [k for k in order if k in timings] + [k for k in timings if k not in order]
         work = sum(v for k, v in timings.items() if k != "wait for workers") or 1.0
-        print(f"phases: (seconds, added up over the worker processes; wall time above)",
+        print("phases: (seconds, added up over the worker processes; wall time above)",
               file=out)
         print(f"  {'phase':<20}{'seconds':>10}{'% of work':>11}", file=out)
         for k in keys:

@@ -2,7 +2,6 @@
 import gzip
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -747,7 +747,7 @@ def test_ngram_table_answers(tmp_path, monkeypatch, fraction):
     that end in them, and for those it dropped (every length around 4..8, a byte before a
     held string other than the text's, the separator's neighbours, absent bytes)."""
     import fmindex.shard
-    from fmindex.shard import NGRAM_SLOTS, NGRAM_WORDS
+    from fmindex.shard import NGRAM_WORDS
     docs = moby_docs()[:40]
     monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
     monkeypatch.setattr(fmindex.shard, "TRI_TABLE_MAX_FRACTION", 1e12)

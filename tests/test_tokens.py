@@ -6,7 +6,6 @@ the EOS id in distributions; ∞-gram = the longest suffix of the context with c
 """
 from __future__ import annotations
 
-import itertools
 import tempfile
 from collections import Counter
 from pathlib import Path
