@@ -12,19 +12,21 @@ are *exceptions*: their digit holds code 0 for a non-letter and they are listed 
 ``exc_rows`` (sorted) with their BWT byte in ``exc_syms``.  A block that holds any exception
 has a flag; only its ranks correct for them (a search over the few exceptions).
 
-Layout (``blocks``: uint64 words, 32 per block = 4 cache lines, 432 rows per block):
+Layout (``blocks``: uint64 words, 24 per block = 3 cache lines, 304 rows per block, since
+format 1.5; a 1.4 table's 4-line blocks of 432 rows are re-laid out on open: relayout_4_lines):
     word 0..3   16 x 16-bit counts of the pairs 0..15 before the block (exceptions not
                 counted), relative to its superblock
     word 4      4 x 16-bit counts of the letters 0..3 before the block (exceptions
                 counted: a row is the letter of its BWT symbol), relative to its
                 superblock; bit 15 = PO_FLAG: the block holds exception rows
-    word 5..31  432 digits, digit k at word 5 + k // 16, bits 4 * (k % 16)
-    supers      20 uint64 per superblock of 75 blocks (32,400 rows, so 15-bit counts):
+    word 5..23  304 digits, digit k at word 5 + k // 16, bits 4 * (k % 16)
+    supers      20 uint64 per superblock of 107 blocks (32,528 rows, so 15-bit counts):
                 the 16 pair and 4 letter counts before it; one more entry, the totals
 There is always one block more than the rows need, so rank(n) reads a valid block.
-A rank = the superblock (cached) + the block's lines up to the row's, fetched together.
-Size: 4.74 bits per row (against >= 4 for any two-step table, ~2.3 for the 4-ary tree);
-3-line blocks (4.8 bits) put 63 MB of DNA at 85.1% of the text, over the fast profile's cap.
+A rank = the superblock (cached) + the block's lines from its counts to the row's, or from
+the row's to the next block's counts, fetched together: 560 / 304 = 1.84 lines on average
+(4-line blocks: 944 / 432 = 2.19).  Size: 5.05 bits per row (4-line blocks: 4.74; any
+two-step table >= 4, the 4-ary tree ~2.3).
 
 Letters whose byte is not among the 4 ("rare" bytes, the separator included) are ranked
 from ``rare_rows``: the exception rows of each such byte, sorted by (byte, row), with
@@ -34,11 +36,16 @@ from libc.stdint cimport uint64_t, uint32_t, uint8_t
 from bits cimport fm_popcount64, fm_prefetch
 
 cdef enum:
-    PO_BLOCK_WORDS = 32     # uint64 words per block (4 cache lines)
+    PO_BLOCK_WORDS = 24     # uint64 words per block (3 cache lines)
     PO_HEAD_WORDS = 5       # 16 pair counts + 4 letter counts
-    PO_DATA_WORDS = 27
-    PO_BLOCK_ROWS = 432     # 27 words x 16 digits
-    PO_SUPER_BLOCKS = 75    # blocks per superblock: 32,400 rows < 2^15
+    PO_DATA_WORDS = 19
+    PO_BLOCK_ROWS = 304     # 19 words x 16 digits
+    PO_SUPER_BLOCKS = 107   # blocks per superblock: 32,528 rows < 2^15
+    PO_LAST_LINE = 2        # lines 0..2 of a block
+    PO_BLOCK_LINES = 3
+    # the 1.4 layout (4-line blocks), read by relayout_4_lines only
+    PO4_BLOCK_WORDS = 32
+    PO4_BLOCK_ROWS = 432
     PO_SUPER_WORDS = 20     # uint64 per superblock: 16 pair + 4 letter counts before it
     PO_FLAG = 0x8000        # in the letter-0 count: the block holds exception rows
     PO_NONE = 0xFF          # map: the byte is not one of the 4 letters
@@ -85,14 +92,14 @@ cdef inline uint64_t _po_low_eq(uint64_t v, uint64_t c) noexcept nogil:
 
 
 cdef inline unsigned int po_digit(const uint64_t *w, unsigned int off) noexcept nogil:
-    """Digit ``off`` (< 432) of block ``w``."""
+    """Digit ``off`` (< PO_BLOCK_ROWS) of block ``w``."""
     return <unsigned int>((w[PO_HEAD_WORDS + (off >> 4)] >> (4 * (off & 15))) & 15)
 
 
 cdef inline bint _po_backward(const po_t *po, uint64_t b, unsigned int off) noexcept nogil:
     """Whether a rank at digit ``off`` of block b counts back from the next block's counts
     (the row is in the second half of a block that is full): at most half a block is ever
-    scanned, and at most 3 of the 5 lines (4 + the next block's first) are read."""
+    scanned, and at most 2 of the 4 lines (3 + the next block's first) are read."""
     return off > PO_BLOCK_ROWS // 2 and (b + 1) * PO_BLOCK_ROWS <= po.n
 
 
@@ -102,12 +109,14 @@ cdef inline void _po_request_lines(const uint64_t *w, unsigned int off,
     to off's (forward), or from off's to the next block's first (``back``).  Four requests,
     some of them the same line, chosen without a branch: loops over a varying number of
     lines cost two mispredictions per call."""
-    cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3     # 0..3
-    # forward: lines 0, line - 1 (or 0), line; backward: line, line + 1 (or 3), 3, next 0
-    cdef unsigned int mid = (line + 1 - (line == 3)) if back else (line - (line > 0))
+    cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3     # 0..PO_LAST_LINE
+    # forward: lines 0, line - 1 (or 0), line; backward: line, line + 1 (or the last),
+    # the last, next 0
+    cdef unsigned int mid = ((line + 1 - (line == PO_LAST_LINE)) if back
+                             else (line - (line > 0)))
     fm_prefetch(w + 8 * (line if back else 0))
     fm_prefetch(w + 8 * mid)
-    fm_prefetch(w + 8 * (3 if back else line))
+    fm_prefetch(w + 8 * (PO_LAST_LINE if back else line))
     fm_prefetch(w + (PO_BLOCK_WORDS if back else 0))
 
 

@@ -6,18 +6,27 @@ from libc.stdint cimport uint64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, realloc, free
 from pair_occ cimport (po_t, po_init_arrays, po_n_blocks, po_n_supers, po_rank, po_rank2,
                        po_inverse_select, po_digit, po_exc_index, PO_BLOCK_WORDS, PO_HEAD_WORDS,
-                       PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_NONE)
+                       PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_NONE,
+                       PO_BLOCK_LINES, PO4_BLOCK_WORDS, PO4_BLOCK_ROWS)
 
 cnp.import_array()
 
 BLOCK_ROWS = PO_BLOCK_ROWS
 BLOCK_WORDS = PO_BLOCK_WORDS
+BLOCK_LINES = PO_BLOCK_LINES
 SUPER_WORDS = PO_SUPER_WORDS
 
 
-def pair_occ_sizes(uint64_t n):
-    """(block words, superblock words) of a table over ``n`` rows."""
-    return po_n_blocks(n) * PO_BLOCK_WORDS, (po_n_supers(n) + 1) * PO_SUPER_WORDS
+def pair_occ_sizes(uint64_t n, unsigned int lines=PO_BLOCK_LINES):
+    """(block words, superblock words) of a table over ``n`` rows: in this version's 3-line
+    blocks, or (``lines`` 4) in a format 1.4 table's 4-line blocks of 432 rows and
+    superblocks of 75 blocks."""
+    if lines == PO_BLOCK_LINES:
+        return po_n_blocks(n) * PO_BLOCK_WORDS, (po_n_supers(n) + 1) * PO_SUPER_WORDS
+    if lines == 4:
+        nb = n // PO4_BLOCK_ROWS + 1
+        return nb * PO4_BLOCK_WORDS, ((nb - 1) // 75 + 2) * PO_SUPER_WORDS
+    raise ValueError(f"pair-occurrence table blocks of {lines} lines are not supported")
 
 
 cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, uint32_t sep,
@@ -111,6 +120,75 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
     exc_syms[0] = es
     n_exc[0] = ne
     return 0
+
+
+cdef void _relayout(const uint64_t *old, uint64_t n, const uint64_t *exc_rows,
+                    const uint8_t *exc_syms, uint64_t n_exc, const uint8_t *cmap,
+                    uint64_t *blocks, uint64_t *supers) noexcept nogil:
+    """_build's pass with the digits read from a 1.4 table's 4-line blocks instead of
+    derived from the BWT: the same digits, exceptions and counts in 3-line blocks."""
+    cdef uint64_t cnt[20]
+    cdef uint64_t base[20]
+    cdef uint64_t i = 0, b, ob, ej = 0, nb = po_n_blocks(n), done = 0
+    cdef uint64_t *w
+    cdef unsigned int k, digit, off, oo
+    for k in range(20):
+        cnt[k] = 0
+        base[k] = 0
+    while done < nb:
+        b = done
+        if b % PO_SUPER_BLOCKS == 0:
+            for k in range(20):
+                supers[(b // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + k] = cnt[k]
+                base[k] = cnt[k]
+        w = blocks + b * PO_BLOCK_WORDS
+        for k in range(16):
+            w[k >> 2] |= (cnt[k] - base[k]) << (16 * (k & 3))
+        for k in range(4):
+            w[4] |= (cnt[16 + k] - base[16 + k]) << (16 * k)
+        done += 1
+        while i < n and i < done * PO_BLOCK_ROWS:
+            ob = i // PO4_BLOCK_ROWS
+            oo = <unsigned int>(i - ob * PO4_BLOCK_ROWS)
+            digit = <unsigned int>((old[ob * PO4_BLOCK_WORDS + PO_HEAD_WORDS + (oo >> 4)]
+                                    >> (4 * (oo & 15))) & 15)
+            off = <unsigned int>(i - b * PO_BLOCK_ROWS)
+            w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
+            if ej < n_exc and exc_rows[ej] == i:
+                w[4] |= PO_FLAG
+                if cmap[exc_syms[ej]] != PO_NONE:
+                    cnt[16 + cmap[exc_syms[ej]]] += 1
+                ej += 1
+            else:
+                cnt[digit] += 1
+                cnt[16 + (digit & 3)] += 1
+            i += 1
+    for k in range(20):
+        supers[po_n_supers(n) * PO_SUPER_WORDS + k] = cnt[k]
+
+
+def relayout_4_lines(const uint64_t[::1] old_blocks, uint64_t n, const uint64_t[::1] exc_rows,
+                     const uint8_t[::1] exc_syms, letters):
+    """A format 1.4 table (4-line blocks of 432 rows) as (blocks, supers) of this version's
+    3-line blocks, which the kernels read: the same digits and exception lists, the counts
+    recounted (one pass, ~0.3 s per 100 M rows; the result lives in memory, not mapped).
+    ``exc_rows`` sorted, as validated on open."""
+    if old_blocks.shape[0] != pair_occ_sizes(n, 4)[0] or exc_rows.shape[0] != exc_syms.shape[0]:
+        raise ValueError("pair-occurrence table blocks or exception arrays have the wrong size")
+    cmap_a = np.full(256, PO_NONE, dtype=np.uint8)
+    cmap_a[np.asarray(letters, dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
+    cdef const uint8_t[::1] cmap = cmap_a
+    bw, sw = pair_occ_sizes(n)
+    blocks = np.zeros(bw, dtype=np.uint64)
+    supers = np.zeros(sw, dtype=np.uint64)
+    cdef uint64_t[::1] bv = blocks
+    cdef uint64_t[::1] sv = supers
+    cdef uint64_t ne = exc_rows.shape[0]
+    cdef const uint64_t *er = &exc_rows[0] if ne else NULL
+    cdef const uint8_t *es = &exc_syms[0] if ne else NULL
+    with nogil:
+        _relayout(&old_blocks[0], n, er, es, ne, &cmap[0], &bv[0], &sv[0])
+    return blocks, supers
 
 
 def build_pair_occ(const uint8_t[::1] bwt, uint64_t r0, const uint64_t[::1] C, uint32_t sep,

@@ -36,7 +36,7 @@ from .errors import (CorruptIndexError, FormatVersionError, IndexFormatError,
 
 MAGIC = b"FMIXARR\0"
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 4
+FORMAT_MINOR = 5
 BYTE_ORDER_MARK = 0x01020304
 HEADER = struct.Struct("<8sHHI8sQQ16sII")
 HEADER_BYTES = 64

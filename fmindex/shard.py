@@ -241,6 +241,11 @@ PROFILE_WT_ARITY = {"fast": 4, "small": 2}
 WT_ARITIES = (2, 4, 16)
 FAST_PAIR_STEPS = True
 PAIR_OCC_MIN_SHARE = 0.99
+# cache lines per block of the pair-occurrence tables built here (format 1.5's
+# po_block_lines; the 1.4 tables have 4, re-laid out on open): 3 lines = 304 rows, 1.84
+# lines per rank against 2.19 for 4, at 5.05 bits per row against 4.74 (docs/design.md
+# section 8g); the kernels read 3-line blocks only (ext/pair_occ.pxd)
+PAIR_OCC_BLOCK_LINES = 3
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
@@ -254,6 +259,9 @@ TRI_TABLE_MAX_FRACTION = 0.05
 # docs/design.md section 8d) or, for FAST_GRAM_TABLE "tetra", the 4/5-gram table of 1.2
 # shards (section 8c); most counts start four to eight steps in
 GRAM_TABLE_MAX_FRACTION = 0.03
+# ... beside a pair-occurrence shard's 8-mer table: every 4- to 7-mer in half the share, so
+# that 3-line blocks fit under 85% of the text (docs/design.md section 8g)
+PAIR_NGRAM_MAX_FRACTION = 0.015
 # the 4-gram builder ranks at most this many candidates per table slot (one rank step each)
 TETRA_CANDIDATES_PER_SLOT = 4
 TETRA_SLOTS, TETRA_WORDS = 5, 16
@@ -621,6 +629,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
         for name in ("exc_rows", "exc_syms", "rare_rows", "rare_start"):
             extra_arrays["po_" + name] = wt.pop(name)
         extra_params["po_letters"] = [int(x) for x in letters]
+        extra_params["po_block_lines"] = PAIR_OCC_BLOCK_LINES
     else:
         wt = build_wavelet_tree_arrays(bwt, sigma, block_shift, arity=wt_arity)
     del bwt
@@ -694,17 +703,22 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
                         extra_arrays["tetra_rows"] = tetra_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))
                 else:
-                    n_buckets = int(GRAM_TABLE_MAX_FRACTION * N) // (8 * NGRAM_WORDS)
+                    # a pair-occurrence shard has room for the 8-mers only (512 KB, one
+                    # line per lookup where the n-gram table probes five: section 8g) and,
+                    # with 3-line blocks (+3.8% of the text), for an n-gram table of half
+                    # the usual share beside them, which still holds every 4- to 7-mer
+                    pair_kmer = bool(wt_arity == 16 and PAIR_KMER_K and
+                                     8 * 4 ** PAIR_KMER_K <= PAIR_KMER_MAX_FRACTION * N)
+                    share = PAIR_NGRAM_MAX_FRACTION if pair_kmer else GRAM_TABLE_MAX_FRACTION
+                    n_buckets = int(share * N) // (8 * NGRAM_WORDS)
                     if n_buckets >= 1:
                         extra_arrays["ngram_rows"] = ngram_rows_table(finished, *tri, n_buckets,
                                                                       int(sep))
-                    # (a pair table's shard has no room for it under the size cap,
-                    # and its steps are two letters long: section 8g)
-                    # a pair-occurrence shard has room for the 8-mers only (512 KB, one
-                    # line per lookup where the n-gram table probes five: section 8g)
+                    # (a pair table's shard has no room for the full k-mer table under the
+                    # size cap, and its steps are two letters long: section 8g)
                     if wt_arity != 16:
                         kmer = kmer_table(finished, C, int(sep), N)
-                    elif PAIR_KMER_K and 8 * 4 ** PAIR_KMER_K <= PAIR_KMER_MAX_FRACTION * N:
+                    elif pair_kmer:
                         kmer = kmer_table(finished, C, int(sep), N, k=PAIR_KMER_K)
                     else:
                         kmer = None
@@ -718,6 +732,12 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
     fmt.write_json(out_dir / "shard.json", manifest)
     tick("write", t)
     return manifest
+
+
+def pair_occ_lines(params: dict) -> int:
+    """Cache lines per block of a shard's pair-occurrence table: its ``po_block_lines``
+    (format 1.5), else 4 (the 1.4 tables)."""
+    return int(params.get("po_block_lines", 4))
 
 
 def pair_occ_tree_arrays(bwt: np.ndarray, r0: int, C: np.ndarray, sep: int,
@@ -1062,8 +1082,10 @@ def _read_params(raw, mpath: str) -> dict:
         raise CorruptIndexError(f"unknown document end encoding {p['doc_end_encoding']!r}", mpath)
     needed = ((["doc_ef_low_bits"] if p["doc_starts_encoding"] == "elias_fano" else [])
               + (["doc_end_width"] if p["doc_end_encoding"] == "sep_rank" else [])
-              + (["wt_rrr_super_shift"] if p["wt_bits"] in RRR_COMPACT_KINDS else []))
-    _check_int_params(p, needed, {**_INT_PARAMS_11, **_INT_PARAMS_RRRC}, mpath)
+              + (["wt_rrr_super_shift"] if p["wt_bits"] in RRR_COMPACT_KINDS else [])
+              + (["po_block_lines"] if "po_block_lines" in p else []))
+    _check_int_params(p, needed, {**_INT_PARAMS_11, **_INT_PARAMS_RRRC,
+                                  "po_block_lines": (3, 4)}, mpath)
     p.setdefault("sampled_encoding", "blocks")
     if p["sampled_encoding"] not in SAMPLED_ROWS_ARRAYS:
         raise CorruptIndexError(f"unknown sampled-rows encoding {p['sampled_encoding']!r}", mpath)
@@ -1153,7 +1175,8 @@ class Shard:
             from ._pair_occ import check_pair_occ_arrays
             po = {x: arrays["po_" + x] for x in ("exc_rows", "exc_syms", "rare_rows",
                                                   "rare_start")}
-            po["blocks"], po["supers"] = arrays["wt_lines"], arrays["wt_supers"]
+            po["blocks"] = kernel_arrays["wt_lines"]        # a 1.4 table: re-laid out
+            po["supers"] = kernel_arrays["wt_supers"]
             _check(check_pair_occ_arrays(po, p["n_rows"], p["po_letters"], arrays["C"],
                                          p["sep"], p["r0"]) == 0,
                    "pair-occurrence table counts", self.path)
@@ -1229,7 +1252,8 @@ class Shard:
                    "RRR payload size", sp)
         elif p["wt_arity"] == 16:
             from ._pair_occ import pair_occ_sizes
-            bw, sw = pair_occ_sizes(n_rows)
+            _check(pair_occ_lines(p) in (3, 4), "pair-occurrence table block lines", sp)
+            bw, sw = pair_occ_sizes(n_rows, pair_occ_lines(p))
             _check("wt_supers" in a and a["wt_lines"].shape[0] == bw and
                    a["wt_supers"].shape[0] == sw and shift == 63 and sigma == 256,
                    "pair-occurrence table size", sp)
@@ -1385,7 +1409,15 @@ class Shard:
         _check(mo.shape[0] == (k + mb - 1) // mb + 1 and int(mo[0]) == 0
                and int(mo[-1]) == a["meta_blob"].shape[0]
                and bool(np.all(mo[1:] >= mo[:-1])), "metadata offsets", sp)
-        return {**a, **ef_arrays}, kernel_params
+        relaid = {}
+        if p["wt_arity"] == 16 and pair_occ_lines(p) == 4:
+            # a format 1.4 table: its 4-line blocks re-laid out in memory in the 3-line
+            # blocks the kernels read (docs/design.md section 8g); rebuild to map it
+            from ._pair_occ import relayout_4_lines
+            relaid["wt_lines"], relaid["wt_supers"] = relayout_4_lines(
+                a["wt_lines"], n_rows, a["po_exc_rows"], a["po_exc_syms"], p["po_letters"])
+            kernel_params["po_block_lines"] = 3
+        return {**a, **ef_arrays, **relaid}, kernel_params
 
     def doc_length(self, d: int) -> int:
         s, e = self.fm.doc_bounds(d)

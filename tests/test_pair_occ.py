@@ -260,14 +260,17 @@ def test_dna_real_size_and_tables(tmp_path, monkeypatch):
     docs = _dna_corpus()
     idx = fmindex.build(Documents(docs), tmp_path / "i", progress=False)
     assert "kmer_rows" not in idx.shards[0].arrays       # 512 KB > 2% of 100 KB
+    assert "ngram_rows" in idx.shards[0].arrays
     idx.close()
     monkeypatch.setattr(fmindex.shard, "PAIR_KMER_MAX_FRACTION", 1e12)
     idx = fmindex.build(Documents(docs), tmp_path / "i", progress=False, overwrite=True)
     sh = idx.shards[0]
+    # beside the 8-mer table, an n-gram table of half the usual share (PAIR_NGRAM_MAX_FRACTION)
     assert sh.params["wt_arity"] == 16 and "ngram_rows" in sh.arrays
+    assert sh.params["po_block_lines"] == 3
     assert sh.arrays["kmer_rows"].shape[0] == 2 * 4 ** 8
     bits = 8 * sh.arrays["wt_lines"].nbytes / sh.params["n_rows"]
-    assert 4.7 < bits < 4.9
+    assert 5.0 < bits < 5.15
     rng = random.Random(1)
     text = b"\x01".join(docs)
     pats = [text[i:i + m] for m in (1, 2, 5, 8, 9, 10, 11, 20, 21, 40)
@@ -389,3 +392,91 @@ def test_random_damage_never_crashes(tmp_path, name):
         ix.close()
         with pytest.raises(CorruptIndexError):
             fmindex.open(d, verify=True)
+
+
+def _as_4_line_table(blocks, n, exc_rows, exc_syms, letters):
+    """The format 1.4 layout of a table (4-line blocks of 432 rows, superblocks of 75
+    blocks), written here in numpy from FORMAT.md, from the digits of a 3-line table."""
+    words = blocks.reshape(-1, 24)[:, 5:]
+    digits = ((words[:, :, None] >> (4 * np.arange(16, dtype=np.uint64))) & 15)
+    digits = digits.reshape(-1)[:n].astype(np.int64)
+    is_exc = np.zeros(n, dtype=bool)
+    is_exc[exc_rows.astype(np.int64)] = True
+    code = np.full(256, -1)
+    code[np.asarray(letters)] = np.arange(4)
+    inc = np.zeros((n, 20), dtype=np.uint64)
+    ok = ~is_exc
+    inc[np.flatnonzero(ok), digits[ok]] = 1
+    inc[np.flatnonzero(ok), 16 + (digits[ok] & 3)] = 1
+    ec = code[exc_syms]
+    inc[exc_rows[ec >= 0].astype(np.int64), 16 + ec[ec >= 0]] = 1
+    cum = np.zeros((n + 1, 20), dtype=np.uint64)
+    np.cumsum(inc, axis=0, out=cum[1:])
+    nb = n // 432 + 1
+    out = np.zeros((nb, 32), dtype=np.uint64)
+    starts = np.minimum(np.arange(nb) * 432, n)
+    supers_at = np.minimum((np.arange(nb) // 75) * 75 * 432, n)
+    rel = cum[starts] - cum[supers_at]
+    for x in range(16):
+        out[:, x >> 2] |= rel[:, x] << np.uint64(16 * (x & 3))
+    for c in range(4):
+        out[:, 4] |= rel[:, 16 + c] << np.uint64(16 * c)
+    flagged = np.unique(exc_rows.astype(np.int64) // 432)
+    out[flagged, 4] |= np.uint64(0x8000)
+    padded = np.zeros(nb * 432, dtype=np.uint64)
+    padded[:n] = digits
+    packed = padded.reshape(nb, 27, 16) << (4 * np.arange(16, dtype=np.uint64))
+    out[:, 5:] = np.bitwise_or.reduce(packed, axis=2)
+    n_sup = (nb - 1) // 75 + 1
+    supers = np.zeros((n_sup + 1, 20), dtype=np.uint64)
+    supers[:n_sup] = cum[np.minimum(np.arange(n_sup) * 75 * 432, n)]
+    supers[n_sup] = cum[n]
+    return out.reshape(-1), supers.reshape(-1)
+
+
+def test_format_1_4_table_is_read(tmp_path, monkeypatch):
+    """A DNA shard of format 1.4 (4-line blocks, no po_block_lines), made here from a new
+    one's digits, opens (re-laid out in memory), passes verify=True and answers every count,
+    locate and extract as the new one and the text do."""
+    monkeypatch.setattr(fmindex.shard, "PAIR_TABLE_MIN_ROWS", 0)
+    docs = _dna_corpus()
+    new = fmindex.build(Documents(docs), tmp_path / "new", progress=False)
+    sh = new.shards[0]
+    assert sh.params["wt_arity"] == 16 and sh.params["po_block_lines"] == 3
+    p = sh.params
+    old_dir = tmp_path / "old"
+    shutil.copytree(tmp_path / "new", old_dir)
+    sdir = old_dir / sh.path.name
+    lines4, supers4 = _as_4_line_table(np.asarray(sh.arrays["wt_lines"]), p["n_rows"],
+                                       np.asarray(sh.arrays["po_exc_rows"]),
+                                       np.asarray(sh.arrays["po_exc_syms"]), p["po_letters"])
+    man = json.loads((sdir / "shard.json").read_text())
+    man["files"]["wt_lines"] = fmindex.format.write_array(sdir / "wt_lines.arr", "wt_lines",
+                                                          lines4)
+    man["files"]["wt_supers"] = fmindex.format.write_array(sdir / "wt_supers.arr", "wt_supers",
+                                                           supers4)
+    del man["params"]["po_block_lines"]
+    man["format_version"] = [1, 4]
+    fmindex.format.write_json(sdir / "shard.json", man)
+    old = fmindex.open(old_dir, verify=True)
+    assert old.shards[0].arrays["wt_lines"].shape[0] == lines4.shape[0]    # the file, 4 lines
+    rng = random.Random(5)
+    text = b"\x01".join(docs)
+    pats = [text[i:i + m] for m in (1, 2, 3, 5, 8, 9, 16, 21, 40)
+            for i in (rng.randrange(len(text) - m) for _ in range(15))]
+    pats += [b"NNNN", b"ANNNNNNA", b">chr1", b"\nACGT", b"ACGTTGCAACGT"]
+    want = [count(docs, q) for q in pats]
+    assert [old.count(q) for q in pats] == want
+    assert list(old.count_many(pats, num_threads=2)) == want
+    for q in pats[::7]:
+        assert old.locate(q).tolist() == new.locate(q).tolist()
+    for d in range(0, len(docs), 5):
+        assert old.document(d).data == new.document(d).data == docs[d]
+    # a damaged 1.4 table is caught by verify=True after the relayout
+    bad = lines4.copy()
+    bad[32 * 3 + 7] ^= np.uint64(1 << 8)                 # a digit of block 3
+    man["files"]["wt_lines"] = fmindex.format.write_array(sdir / "wt_lines.arr", "wt_lines",
+                                                          bad)
+    fmindex.format.write_json(sdir / "shard.json", man)
+    with pytest.raises(CorruptIndexError, match="pair-occurrence"):
+        fmindex.open(old_dir, verify=True)
