@@ -16,7 +16,8 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from pair_occ cimport (po_t, po_init_arrays, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
-                       po_prefetch_rank, PO_NONE)
+                       po_prefetch_rank, PO_NONE, po_prefetch_block, po_guess_rank2,
+                       PO_BLOCK_ROWS)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
@@ -311,6 +312,29 @@ cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uin
         po_prefetch_rank(po, cb, e, True)
 
 
+cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint64_t k,
+                                   uint64_t s, uint64_t e) noexcept nogil:
+    """For one search (fm_backward_search): when the step at k is a two-letter step on a
+    proper range, request its lines and also the blocks of the step after it, guessed
+    from this step's counts (po_guess_rank2), so that this step's scan and the next
+    step's fetch overlap; True if it requested this step's lines."""
+    cdef const po_t *po = &fm.wt.pocc
+    cdef unsigned int ca, cb, x
+    if k < 2 or (s == 0 and e == fm.n_rows):
+        return False
+    ca = po.map[P[k - 2]]
+    cb = po.map[P[k - 1]]
+    if ca == PO_NONE or cb == PO_NONE:
+        return False
+    x = (ca << 2) | cb
+    fm_po_prefetch_step(fm, P, k, s, e)
+    if k > 2:
+        po_prefetch_block(po, po.c2[x] + po_guess_rank2(po, x, s))
+        if s // PO_BLOCK_ROWS != e // PO_BLOCK_ROWS:
+            po_prefetch_block(po, po.c2[x] + po_guess_rank2(po, x, e))
+    return True
+
+
 cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k, uint64_t *s,
                             uint64_t *e, bint requested=False) noexcept nogil:
     """One backward-search step over a pair-occurrence table (arity 16): the range [s, e)
@@ -370,7 +394,7 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
             return 0
         if fm.wt.arity == 16:           # a pair-occurrence table: two letters per step
             while k > 0:
-                if not fm_po_step(fm, P, &k, &s, &e):
+                if not fm_po_step(fm, P, &k, &s, &e, _po_request_ahead(fm, P, k, s, e)):
                     sp[0] = 0
                     return 0
             sp[0] = s

@@ -64,6 +64,7 @@ ctypedef struct po_t:
     uint8_t letters[4]          # the byte of each code
     uint64_t c2[16]             # first row of the suffixes starting with pair x
     uint64_t tot2[16]           # rows of the suffixes starting with pair x (= digits x)
+    uint64_t share16[16]        # tot2[x] / n in 1/65536 (po_guess_rank2)
 
 
 cdef inline uint64_t po_n_blocks(uint64_t n) noexcept nogil:
@@ -141,6 +142,38 @@ cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
     fm_prefetch(po.supers + ((b + back) // PO_SUPER_BLOCKS) * PO_SUPER_WORDS
                 + (16 + x if letter else x))
     _po_request_lines(po.blocks + b * PO_BLOCK_WORDS, off, back)
+
+
+cdef inline void po_prefetch_block(const po_t *po, uint64_t i) noexcept nogil:
+    """Request every line a rank near row i may read: its block's and the next block's
+    first (for a guessed row, whose offset in the block is not exact)."""
+    if i > po.n:
+        i = po.n
+    cdef const uint64_t *w = po.blocks + (i // PO_BLOCK_ROWS) * PO_BLOCK_WORDS
+    fm_prefetch(w)
+    fm_prefetch(w + 8)
+    fm_prefetch(w + 16)
+    fm_prefetch(w + PO_BLOCK_WORDS)
+
+
+cdef inline uint64_t po_guess_rank2(const po_t *po, unsigned int x, uint64_t i) noexcept nogil:
+    """An estimate of po_rank2(x, i) from the counts alone: the block's count (the next
+    block's in the second half) plus (minus) the pair's share of the rows between, at its
+    frequency in the whole table.  It reads only the line the rank reads first, so a
+    caller can request the next step's lines while this step scans."""
+    if i > po.n:
+        i = po.n
+    cdef uint64_t b = i // PO_BLOCK_ROWS, hb, r, share
+    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
+    cdef bint back = _po_backward(po, b, off)
+    hb = b + back
+    cdef const uint64_t *h = po.blocks + hb * PO_BLOCK_WORDS
+    r = (po.supers[(hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + x]
+         + ((h[x >> 2] >> (16 * (x & 3))) & 0xFFFF))
+    if back:
+        share = ((PO_BLOCK_ROWS - off) * po.share16[x]) >> 16
+        return r - share if r > share else 0
+    return r + ((off * po.share16[x]) >> 16)
 
 
 cdef inline uint64_t _po_scan(const uint64_t *w, uint64_t x, unsigned int lo, unsigned int hi,
@@ -368,6 +401,7 @@ cdef inline void po_init(po_t *po, const uint64_t *blocks, const uint64_t *super
     for x in range(16):
         po.c2[x] = C[letters[x >> 2]] + po_rank(po, letters[x >> 2], C[letters[x & 3]])
         po.tot2[x] = supers[po_n_supers(n) * PO_SUPER_WORDS + x]
+        po.share16[x] = (po.tot2[x] << 16) // n if n else 0
 
 
 cdef inline int po_init_arrays(po_t *po, dict a, uint64_t n, letters,
