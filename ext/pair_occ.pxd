@@ -18,7 +18,10 @@ format 1.5; a 1.4 table's 4-line blocks of 432 rows are re-laid out on open: rel
                 counted), relative to its superblock
     word 4      4 x 16-bit counts of the letters 0..3 before the block (exceptions
                 counted: a row is the letter of its BWT symbol), relative to its
-                superblock; bit 15 = PO_FLAG: the block holds exception rows
+                superblock; bit 15 = PO_FLAG: the block holds exception rows; bit 31
+                (the letter-1 count's bit 15) = PO_PREV_FLAG: the block *before* holds
+                some, so that a rank counting back from this block's counts needs no line
+                of that block's but the ones it scans
     word 5..23  304 digits, digit k at word 5 + k // 16, bits 4 * (k % 16)
     supers      20 uint64 per superblock of 107 blocks (32,528 rows, so 15-bit counts):
                 the 16 pair and 4 letter counts before it; one more entry, the totals
@@ -48,6 +51,7 @@ cdef enum:
     PO4_BLOCK_ROWS = 432
     PO_SUPER_WORDS = 20     # uint64 per superblock: 16 pair + 4 letter counts before it
     PO_FLAG = 0x8000        # in the letter-0 count: the block holds exception rows
+    PO_PREV_FLAG = 0x80000000   # in the letter-1 count: the block before holds some
     PO_NONE = 0xFF          # map: the byte is not one of the 4 letters
 
 
@@ -196,6 +200,14 @@ cdef inline uint64_t _po_scan(const uint64_t *w, uint64_t x, unsigned int lo, un
     return r
 
 
+cdef inline bint _po_flagged(const uint64_t *w, bint back) noexcept nogil:
+    """Whether block ``w`` holds exception rows, read from the line a rank reads anyway: its
+    own counts (forward) or the next block's (``back``)."""
+    if back:
+        return (w[PO_BLOCK_WORDS + 4] & PO_PREV_FLAG) != 0
+    return (w[4] & PO_FLAG) != 0
+
+
 cdef inline uint64_t _po_lower_bound(const uint64_t *a, uint64_t lo, uint64_t hi,
                                      uint64_t key) noexcept nogil:
     """First index in [lo, hi) of the sorted ``a`` whose value is >= key (hi if none)."""
@@ -227,7 +239,8 @@ cdef inline int po_pair_at(const po_t *po, uint64_t i) noexcept nogil:
         return -1
     cdef uint64_t b = i // PO_BLOCK_ROWS
     cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
-    if (w[4] & PO_FLAG) and po_exc_index(po, i) < po.n_exc:
+    if (_po_flagged(w, _po_backward(po, b, <unsigned int>(i - b * PO_BLOCK_ROWS)))
+            and po_exc_index(po, i) < po.n_exc):
         return -1
     return <int>po_digit(w, <unsigned int>(i - b * PO_BLOCK_ROWS))
 
@@ -268,11 +281,11 @@ cdef inline uint64_t _po_rank(const po_t *po, unsigned int x, uint64_t i, bint l
         r = po.supers[(hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + x] + cnt
     if back:
         r -= _po_scan(w, x, off, PO_BLOCK_ROWS, letter)
-        if (w[4] & PO_FLAG) and (not letter or x == 0):
+        if _po_flagged(w, True) and (not letter or x == 0):
             r += _po_exc_count(po, w, b, off, PO_BLOCK_ROWS, x, not letter)
     else:
         r += _po_scan(w, x, 0, off, letter)
-        if (w[4] & PO_FLAG) and (not letter or x == 0):
+        if _po_flagged(w, False) and (not letter or x == 0):
             r -= _po_exc_count(po, w, b, 0, off, x, not letter)
     return r
 
@@ -305,7 +318,7 @@ cdef inline bint _po_rank_same_block(const po_t *po, unsigned int x, uint64_t *i
     w = po.blocks + b * PO_BLOCK_WORDS
     r = _po_rank(po, x, a, letter)
     cnt = _po_scan(w, x, oa, oz, letter)
-    if (w[4] & PO_FLAG) and (not letter or x == 0):
+    if _po_flagged(w, _po_backward(po, b, oa)) and (not letter or x == 0):
         cnt -= _po_exc_count(po, w, b, oa, oz, x, not letter)
     i[0] = r
     j[0] = r + cnt
@@ -365,7 +378,7 @@ cdef inline uint64_t po_inverse_select(const po_t *po, uint64_t i, uint32_t *c) 
     cdef uint64_t j
     cdef uint8_t s
     po_prefetch(po, i)
-    if w[4] & PO_FLAG:
+    if _po_flagged(w, _po_backward(po, b, off)):
         j = po_exc_lower(po, i)
         if j < po.n_exc and po.exc_rows[j] == i:
             s = po.exc_syms[j]

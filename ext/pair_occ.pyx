@@ -6,7 +6,8 @@ from libc.stdint cimport uint64_t, uint32_t, uint8_t
 from libc.stdlib cimport malloc, realloc, free
 from pair_occ cimport (po_t, po_init_arrays, po_n_blocks, po_n_supers, po_rank, po_rank2,
                        po_inverse_select, po_digit, po_exc_index, PO_BLOCK_WORDS, PO_HEAD_WORDS,
-                       PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_NONE,
+                       PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_PREV_FLAG,
+                       PO_NONE,
                        PO_BLOCK_LINES, PO4_BLOCK_WORDS, PO4_BLOCK_ROWS)
 
 cnp.import_array()
@@ -91,6 +92,8 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
             w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
             if exc:
                 w[4] |= PO_FLAG
+                if b + 1 < nb:
+                    w[PO_BLOCK_WORDS + 4] |= PO_PREV_FLAG
                 if ne == cap:
                     cap *= 2
                     er2 = <uint64_t *>realloc(er, cap * sizeof(uint64_t))
@@ -156,6 +159,8 @@ cdef void _relayout(const uint64_t *old, uint64_t n, const uint64_t *exc_rows,
             w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
             if ej < n_exc and exc_rows[ej] == i:
                 w[4] |= PO_FLAG
+                if b + 1 < nb:
+                    w[PO_BLOCK_WORDS + 4] |= PO_PREV_FLAG
                 if cmap[exc_syms[ej]] != PO_NONE:
                     cnt[16 + cmap[exc_syms[ej]]] += 1
                 ej += 1
@@ -276,6 +281,8 @@ cdef uint64_t _errors(const po_t *po, const uint64_t *C, uint32_t sep, uint64_t 
             end = po.n if po.n > row else row
         has = ej < po.n_exc and po.exc_rows[ej] < row + PO_BLOCK_ROWS
         if has != ((w[4] & PO_FLAG) != 0):
+            bad += 1
+        if b + 1 < nb and has != ((w[PO_BLOCK_WORDS + 4] & PO_PREV_FLAG) != 0):
             bad += 1
         for i in range(row, end):
             off = <unsigned int>(i - row)
