@@ -26,7 +26,7 @@ from elias_fano cimport EF_SAMPLE_SHIFT, ef_t
 from fm_shard cimport (fm_shard_t, symbol_t, fm_pair_range, fm_tri_range, fm_tetra_range,
                        fm_ngram_range, NGRAM_MIN, fm_kmer_range,
                        fm_doc_bounds, fm_doc_end_row, _ef_sampled_rank, fm_isa_row,
-                       fm_po_step, fm_po_prefetch_step, fm_po_extract_step, fm_lf,
+                       fm_po_step, fm_po_prefetch_step, fm_kmer_prefetch, fm_po_extract_step, fm_lf,
                        fm_table_start)
 from pair_occ cimport po_prefetch
 
@@ -533,6 +533,10 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
                     break
                 q.s = 0
                 q.e = fm.n_rows
+                if fm_kmer_prefetch(fm, q.p, q.k):
+                    q.e = 0                 # the table's line requested: look up next visit
+                    active += 1
+                    continue
                 q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
                 if q.s >= q.e:
                     out[q.slot] = 0
@@ -548,6 +552,19 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
         for l in range(LANES):
             q = &lanes[l]
             if q.slot < 0:
+                continue
+            if q.e == 0:                    # the k-mer lookup whose line was requested
+                q.e = fm.n_rows
+                q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
+                if q.s >= q.e:
+                    out[q.slot] = 0
+                elif q.k == 0:
+                    out[q.slot] = <int64_t>(q.e - q.s)
+                else:
+                    fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
+                    continue
+                q.slot = -1
+                active -= 1
                 continue
             if not fm_po_step(fm, q.p, &q.k, &q.s, &q.e, True):
                 out[q.slot] = 0

@@ -274,6 +274,22 @@ cdef inline bint fm_kmer_range(const fm_shard_t *fm, const uint8_t *P, uint64_t 
     return True
 
 
+cdef inline bint fm_kmer_prefetch(const fm_shard_t *fm, const uint8_t *P, uint64_t m) noexcept nogil:
+    """Request the k-mer table entry fm_kmer_range(P, m) will read; False (nothing
+    requested) when the shard has no k-mer table, m < kmer_k or a byte is not among its 4."""
+    cdef uint64_t idx = 0, i
+    cdef uint8_t c
+    if fm.kmer == NULL or m < fm.kmer_k:
+        return False
+    for i in range(m - fm.kmer_k, m):
+        c = fm.kmer_map[P[i]]
+        if c == KMER_ABSENT:
+            return False
+        idx = (idx << 2) | c
+    fm_prefetch(fm.kmer + 2 * idx)
+    return True
+
+
 cdef inline uint64_t fm_table_start(const fm_shard_t *fm, const uint8_t *p, uint64_t k,
                                     uint64_t *s, uint64_t *e) noexcept nogil:
     """The rows of the longest suffix of p[0..k) (k >= 1) that a lookup table holds (k-mer,
