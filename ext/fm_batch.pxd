@@ -512,6 +512,23 @@ ctypedef struct _po_search_t:
     int64_t slot          # output slot, -1 = idle lane
 
 
+cdef inline bint _po_lane_begin(const fm_shard_t *fm, _po_search_t *q,
+                                int64_t *out) noexcept nogil:
+    """A lane's first rows from the lookup tables ([q.s, q.e) the whole range before):
+    True if its search goes on (the next step's lines requested), False if it is answered
+    (its slot freed)."""
+    q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
+    if q.s >= q.e:
+        out[q.slot] = 0
+    elif q.k == 0:
+        out[q.slot] = <int64_t>(q.e - q.s)
+    else:
+        fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
+        return True
+    q.slot = -1
+    return False
+
+
 cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, const uint8_t *buf,
                                     const int64_t *offsets, uint64_t n, int64_t empty_count,
                                     int64_t *out, uint64_t *claim) noexcept nogil:
@@ -536,16 +553,7 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
                 if fm_kmer_prefetch(fm, q.p, q.k):
                     q.e = 0                 # the table's line requested: look up next visit
                     active += 1
-                    continue
-                q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
-                if q.s >= q.e:
-                    out[q.slot] = 0
-                    q.slot = -1
-                elif q.k == 0:
-                    out[q.slot] = <int64_t>(q.e - q.s)
-                    q.slot = -1
-                else:
-                    fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
+                elif _po_lane_begin(fm, q, out):
                     active += 1
         if active == 0:
             return
@@ -555,16 +563,8 @@ cdef inline void _po_count_batch_at(const fm_shard_t *fm, const uint8_t **pats, 
                 continue
             if q.e == 0:                    # the k-mer lookup whose line was requested
                 q.e = fm.n_rows
-                q.k -= fm_table_start(fm, q.p, q.k, &q.s, &q.e)
-                if q.s >= q.e:
-                    out[q.slot] = 0
-                elif q.k == 0:
-                    out[q.slot] = <int64_t>(q.e - q.s)
-                else:
-                    fm_po_prefetch_step(fm, q.p, q.k, q.s, q.e)
-                    continue
-                q.slot = -1
-                active -= 1
+                if not _po_lane_begin(fm, q, out):
+                    active -= 1
                 continue
             if not fm_po_step(fm, q.p, &q.k, &q.s, &q.e, True):
                 out[q.slot] = 0

@@ -30,6 +30,43 @@ def pair_occ_sizes(uint64_t n, unsigned int lines=PO_BLOCK_LINES):
     raise ValueError(f"pair-occurrence table blocks of {lines} lines are not supported")
 
 
+cdef inline uint64_t *_open_block(uint64_t b, uint64_t *blocks, uint64_t *supers,
+                                  const uint64_t *cnt, uint64_t *base) noexcept nogil:
+    """Start block b of a table being written: its superblock's entry when b opens one,
+    its counts (``cnt``, before it) relative to that superblock (``base``); returns its
+    words."""
+    cdef unsigned int k
+    cdef uint64_t *w
+    if b % PO_SUPER_BLOCKS == 0:
+        for k in range(20):
+            supers[(b // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + k] = cnt[k]
+            base[k] = cnt[k]
+    w = blocks + b * PO_BLOCK_WORDS
+    for k in range(16):
+        w[k >> 2] |= (cnt[k] - base[k]) << (16 * (k & 3))
+    for k in range(4):
+        w[4] |= (cnt[16 + k] - base[16 + k]) << (16 * k)
+    return w
+
+
+cdef inline void _put_row(uint64_t *w, uint64_t b, uint64_t nb, uint64_t i, unsigned int digit,
+                          bint exc, unsigned int code, uint64_t *cnt) noexcept nogil:
+    """Row i's digit into block b (words ``w``, of ``nb``) and its counts into ``cnt``: a
+    pair and a letter, or for an exception only its letter (``code``, PO_NONE if its byte is
+    no letter), and the block's flags (PO_FLAG, the next block's PO_PREV_FLAG)."""
+    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
+    w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
+    if exc:
+        w[4] |= PO_FLAG
+        if b + 1 < nb:
+            w[PO_BLOCK_WORDS + 4] |= PO_PREV_FLAG
+        if code != PO_NONE:
+            cnt[16 + code] += 1
+    else:
+        cnt[digit] += 1
+        cnt[16 + (digit & 3)] += 1
+
+
 cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, uint32_t sep,
                 const uint8_t *cmap, uint64_t *blocks, uint64_t *supers, uint64_t **exc_rows,
                 uint8_t **exc_syms, uint64_t *n_exc) noexcept nogil:
@@ -44,7 +81,7 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
     cdef uint8_t *es = <uint8_t *>malloc(cap)
     cdef uint64_t *er2
     cdef uint8_t *es2
-    cdef unsigned int k, s, a, cb, ca, digit, off
+    cdef unsigned int k, s, a, cb, ca, digit
     cdef bint exc
     if er == NULL or es == NULL:
         free(er)
@@ -58,15 +95,7 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
     i = 0
     while done < nb:
         b = done
-        if b % PO_SUPER_BLOCKS == 0:
-            for k in range(20):
-                supers[(b // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + k] = cnt[k]
-                base[k] = cnt[k]
-        w = blocks + b * PO_BLOCK_WORDS
-        for k in range(16):
-            w[k >> 2] |= (cnt[k] - base[k]) << (16 * (k & 3))
-        for k in range(4):
-            w[4] |= (cnt[16 + k] - base[16 + k]) << (16 * k)
+        w = _open_block(b, blocks, supers, cnt, base)
         done += 1
         while i < n and i < done * PO_BLOCK_ROWS:
             s = bwt[i]
@@ -88,12 +117,7 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
             if cb == PO_NONE:
                 cb = 0
             digit = (ca << 2) | cb
-            off = <unsigned int>(i - b * PO_BLOCK_ROWS)
-            w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
             if exc:
-                w[4] |= PO_FLAG
-                if b + 1 < nb:
-                    w[PO_BLOCK_WORDS + 4] |= PO_PREV_FLAG
                 if ne == cap:
                     cap *= 2
                     er2 = <uint64_t *>realloc(er, cap * sizeof(uint64_t))
@@ -111,11 +135,7 @@ cdef int _build(const uint8_t *bwt, uint64_t n, uint64_t r0, const uint64_t *C, 
                 er[ne] = i
                 es[ne] = <uint8_t>s
                 ne += 1
-                if cmap[s] != PO_NONE:
-                    cnt[16 + cb] += 1
-            else:
-                cnt[digit] += 1
-                cnt[16 + cb] += 1
+            _put_row(w, b, nb, i, digit, exc, cmap[s], cnt)
             i += 1
     for k in range(20):
         supers[po_n_supers(n) * PO_SUPER_WORDS + k] = cnt[k]
@@ -134,42 +154,39 @@ cdef void _relayout(const uint64_t *old, uint64_t n, const uint64_t *exc_rows,
     cdef uint64_t base[20]
     cdef uint64_t i = 0, b, ob, ej = 0, nb = po_n_blocks(n), done = 0
     cdef uint64_t *w
-    cdef unsigned int k, digit, off, oo
+    cdef unsigned int k, digit, oo
+    cdef bint exc
     for k in range(20):
         cnt[k] = 0
         base[k] = 0
     while done < nb:
         b = done
-        if b % PO_SUPER_BLOCKS == 0:
-            for k in range(20):
-                supers[(b // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + k] = cnt[k]
-                base[k] = cnt[k]
-        w = blocks + b * PO_BLOCK_WORDS
-        for k in range(16):
-            w[k >> 2] |= (cnt[k] - base[k]) << (16 * (k & 3))
-        for k in range(4):
-            w[4] |= (cnt[16 + k] - base[16 + k]) << (16 * k)
+        w = _open_block(b, blocks, supers, cnt, base)
         done += 1
         while i < n and i < done * PO_BLOCK_ROWS:
             ob = i // PO4_BLOCK_ROWS
             oo = <unsigned int>(i - ob * PO4_BLOCK_ROWS)
             digit = <unsigned int>((old[ob * PO4_BLOCK_WORDS + PO_HEAD_WORDS + (oo >> 4)]
                                     >> (4 * (oo & 15))) & 15)
-            off = <unsigned int>(i - b * PO_BLOCK_ROWS)
-            w[PO_HEAD_WORDS + (off >> 4)] |= (<uint64_t>digit) << (4 * (off & 15))
-            if ej < n_exc and exc_rows[ej] == i:
-                w[4] |= PO_FLAG
-                if b + 1 < nb:
-                    w[PO_BLOCK_WORDS + 4] |= PO_PREV_FLAG
-                if cmap[exc_syms[ej]] != PO_NONE:
-                    cnt[16 + cmap[exc_syms[ej]]] += 1
-                ej += 1
-            else:
-                cnt[digit] += 1
-                cnt[16 + (digit & 3)] += 1
+            exc = ej < n_exc and exc_rows[ej] == i
+            _put_row(w, b, nb, i, digit, exc, cmap[exc_syms[ej]] if exc else PO_NONE, cnt)
+            ej += exc
             i += 1
     for k in range(20):
         supers[po_n_supers(n) * PO_SUPER_WORDS + k] = cnt[k]
+
+
+def _code_map(letters):
+    """Code 0..3 of each of the 4 letters (bytes), PO_NONE for the other bytes."""
+    cmap = np.full(256, PO_NONE, dtype=np.uint8)
+    cmap[np.asarray(letters, dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
+    return cmap
+
+
+def _zero_table(uint64_t n):
+    """Zeroed (blocks, supers) of a table over ``n`` rows."""
+    bw, sw = pair_occ_sizes(n)
+    return np.zeros(bw, dtype=np.uint64), np.zeros(sw, dtype=np.uint64)
 
 
 def relayout_4_lines(const uint64_t[::1] old_blocks, uint64_t n, const uint64_t[::1] exc_rows,
@@ -180,12 +197,9 @@ def relayout_4_lines(const uint64_t[::1] old_blocks, uint64_t n, const uint64_t[
     ``exc_rows`` sorted, as validated on open."""
     if old_blocks.shape[0] != pair_occ_sizes(n, 4)[0] or exc_rows.shape[0] != exc_syms.shape[0]:
         raise ValueError("pair-occurrence table blocks or exception arrays have the wrong size")
-    cmap_a = np.full(256, PO_NONE, dtype=np.uint8)
-    cmap_a[np.asarray(letters, dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
+    cmap_a = _code_map(letters)
     cdef const uint8_t[::1] cmap = cmap_a
-    bw, sw = pair_occ_sizes(n)
-    blocks = np.zeros(bw, dtype=np.uint64)
-    supers = np.zeros(sw, dtype=np.uint64)
+    blocks, supers = _zero_table(n)
     cdef uint64_t[::1] bv = blocks
     cdef uint64_t[::1] sv = supers
     cdef uint64_t ne = exc_rows.shape[0]
@@ -209,12 +223,9 @@ def build_pair_occ(const uint8_t[::1] bwt, uint64_t r0, const uint64_t[::1] C, u
         raise ValueError("the separator must be a byte that is not a letter")
     if C.shape[0] != 257 or n == 0 or r0 >= n:
         raise ValueError("C array or r0 does not fit the BWT")
-    cmap_a = np.full(256, PO_NONE, dtype=np.uint8)
-    cmap_a[lt] = np.arange(4, dtype=np.uint8)
+    cmap_a = _code_map(lt)
     cdef const uint8_t[::1] cmap = cmap_a
-    bw, sw = pair_occ_sizes(n)
-    blocks = np.zeros(bw, dtype=np.uint64)
-    supers = np.zeros(sw, dtype=np.uint64)
+    blocks, supers = _zero_table(n)
     cdef uint64_t[::1] bv = blocks
     cdef uint64_t[::1] sv = supers
     cdef uint64_t *er = NULL
