@@ -47,8 +47,10 @@ cdef enum:
     PO_LAST_LINE = 2        # lines 0..2 of a block
     PO_BLOCK_LINES = 3
     # the 1.4 layout (4-line blocks), read by relayout_4_lines only
+    PO4_BLOCK_LINES = 4
     PO4_BLOCK_WORDS = 32
     PO4_BLOCK_ROWS = 432
+    PO4_SUPER_BLOCKS = 75
     PO_SUPER_WORDS = 20     # uint64 per superblock: 16 pair + 4 letter counts before it
     PO_FLAG = 0x8000        # in the letter-0 count: the block holds exception rows
     PO_PREV_FLAG = 0x80000000   # in the letter-1 count: the block before holds some
@@ -148,6 +150,17 @@ cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
     _po_request_lines(po.blocks + b * PO_BLOCK_WORDS, off, back)
 
 
+cdef inline uint64_t _po_count_before(const po_t *po, uint64_t hb, unsigned int x,
+                                      bint letter) noexcept nogil:
+    """Rows before block hb whose pair is x (``letter``: whose BWT letter is code x):
+    its superblock's count plus the block's own, exceptions as the counts take them."""
+    cdef const uint64_t *h = po.blocks + hb * PO_BLOCK_WORDS
+    cdef const uint64_t *s = po.supers + (hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS
+    if letter:
+        return s[16 + x] + ((h[4] >> (16 * x)) & 0x7FFF)
+    return s[x] + ((h[x >> 2] >> (16 * (x & 3))) & 0xFFFF)
+
+
 cdef inline void po_prefetch_block(const po_t *po, uint64_t i) noexcept nogil:
     """Request every line a rank near row i may read: its block's and the next block's
     first (for a guessed row, whose offset in the block is not exact)."""
@@ -167,13 +180,10 @@ cdef inline uint64_t po_guess_rank2(const po_t *po, unsigned int x, uint64_t i) 
     caller can request the next step's lines while this step scans."""
     if i > po.n:
         i = po.n
-    cdef uint64_t b = i // PO_BLOCK_ROWS, hb, r, share
+    cdef uint64_t b = i // PO_BLOCK_ROWS, r, share
     cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
     cdef bint back = _po_backward(po, b, off)
-    hb = b + back
-    cdef const uint64_t *h = po.blocks + hb * PO_BLOCK_WORDS
-    r = (po.supers[(hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + x]
-         + ((h[x >> 2] >> (16 * (x & 3))) & 0xFFFF))
+    r = _po_count_before(po, b + back, x, False)
     if back:
         share = ((PO_BLOCK_ROWS - off) * po.share16[x]) >> 16
         return r - share if r > share else 0
@@ -238,11 +248,11 @@ cdef inline int po_pair_at(const po_t *po, uint64_t i) noexcept nogil:
     if i >= po.n:
         return -1
     cdef uint64_t b = i // PO_BLOCK_ROWS
+    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
     cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
-    if (_po_flagged(w, _po_backward(po, b, <unsigned int>(i - b * PO_BLOCK_ROWS)))
-            and po_exc_index(po, i) < po.n_exc):
+    if _po_flagged(w, _po_backward(po, b, off)) and po_exc_index(po, i) < po.n_exc:
         return -1
-    return <int>po_digit(w, <unsigned int>(i - b * PO_BLOCK_ROWS))
+    return <int>po_digit(w, off)
 
 
 cdef inline uint64_t _po_exc_count(const po_t *po, const uint64_t *w, uint64_t b,
@@ -267,18 +277,9 @@ cdef inline uint64_t _po_rank(const po_t *po, unsigned int x, uint64_t i, bint l
     cdef uint64_t b = i // PO_BLOCK_ROWS, r
     cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
     cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
-    cdef const uint64_t *h
-    cdef uint64_t hb = b, cnt
     cdef bint back = _po_backward(po, b, off)
-    if back:                            # counts before the next block, minus [off, end)
-        hb = b + 1
-    h = po.blocks + hb * PO_BLOCK_WORDS
-    if letter:
-        cnt = (h[4] >> (16 * x)) & 0x7FFF
-        r = po.supers[(hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + 16 + x] + cnt
-    else:
-        cnt = (h[x >> 2] >> (16 * (x & 3))) & 0xFFFF
-        r = po.supers[(hb // PO_SUPER_BLOCKS) * PO_SUPER_WORDS + x] + cnt
+    # the counts before this block, or before the next one minus [off, end)
+    r = _po_count_before(po, b + back, x, letter)
     if back:
         r -= _po_scan(w, x, off, PO_BLOCK_ROWS, letter)
         if _po_flagged(w, True) and (not letter or x == 0):

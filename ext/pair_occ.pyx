@@ -8,13 +8,15 @@ from pair_occ cimport (po_t, po_init_arrays, po_n_blocks, po_n_supers, po_rank, 
                        po_inverse_select, po_digit, po_exc_index, PO_BLOCK_WORDS, PO_HEAD_WORDS,
                        PO_BLOCK_ROWS, PO_SUPER_BLOCKS, PO_SUPER_WORDS, PO_FLAG, PO_PREV_FLAG,
                        PO_NONE,
-                       PO_BLOCK_LINES, PO4_BLOCK_WORDS, PO4_BLOCK_ROWS)
+                       PO_BLOCK_LINES, PO4_BLOCK_LINES, PO4_BLOCK_WORDS, PO4_BLOCK_ROWS,
+                       PO4_SUPER_BLOCKS)
 
 cnp.import_array()
 
 BLOCK_ROWS = PO_BLOCK_ROWS
 BLOCK_WORDS = PO_BLOCK_WORDS
-BLOCK_LINES = PO_BLOCK_LINES
+BLOCK_LINES = PO_BLOCK_LINES           # of the tables built here (format 1.5)
+LEGACY_BLOCK_LINES = PO4_BLOCK_LINES   # of a 1.4 table, re-laid out on open
 SUPER_WORDS = PO_SUPER_WORDS
 
 
@@ -24,9 +26,9 @@ def pair_occ_sizes(uint64_t n, unsigned int lines=PO_BLOCK_LINES):
     superblocks of 75 blocks."""
     if lines == PO_BLOCK_LINES:
         return po_n_blocks(n) * PO_BLOCK_WORDS, (po_n_supers(n) + 1) * PO_SUPER_WORDS
-    if lines == 4:
+    if lines == PO4_BLOCK_LINES:
         nb = n // PO4_BLOCK_ROWS + 1
-        return nb * PO4_BLOCK_WORDS, ((nb - 1) // 75 + 2) * PO_SUPER_WORDS
+        return nb * PO4_BLOCK_WORDS, ((nb - 1) // PO4_SUPER_BLOCKS + 2) * PO_SUPER_WORDS
     raise ValueError(f"pair-occurrence table blocks of {lines} lines are not supported")
 
 
@@ -195,7 +197,7 @@ def relayout_4_lines(const uint64_t[::1] old_blocks, uint64_t n, const uint64_t[
     3-line blocks, which the kernels read: the same digits and exception lists, the counts
     recounted (one pass, ~0.3 s per 100 M rows; the result lives in memory, not mapped).
     ``exc_rows`` sorted, as validated on open."""
-    if old_blocks.shape[0] != pair_occ_sizes(n, 4)[0] or exc_rows.shape[0] != exc_syms.shape[0]:
+    if old_blocks.shape[0] != pair_occ_sizes(n, PO4_BLOCK_LINES)[0] or exc_rows.shape[0] != exc_syms.shape[0]:
         raise ValueError("pair-occurrence table blocks or exception arrays have the wrong size")
     cmap_a = _code_map(letters)
     cdef const uint8_t[::1] cmap = cmap_a

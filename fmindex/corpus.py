@@ -315,9 +315,9 @@ def metadata_json(meta: dict) -> bytes:
             parts.append(_json_string(k) + ":" + _JSON_SCALARS[v])
         else:
             break
-    else:
+    if len(parts) == len(meta):
         out = "{" + ",".join(parts) + "}"
-    if len(parts) != len(meta):
+    else:
         out = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
     try:
         return out.encode()

@@ -19,6 +19,10 @@ from . import format as fmt
 from ._bwt_builder import build_bwt_and_samples
 from . import _elias_fano as ef
 from ._fm_shard import FMShard
+# cache lines per block of the pair-occurrence tables built here (format 1.5's
+# po_block_lines: 3, 1.84 lines per rank at 5.05 bits per row) and of 1.4 tables (4, re-laid
+# out on open); the kernels read the first only (ext/pair_occ.pxd, docs/design.md 8g)
+from ._pair_occ import BLOCK_LINES as PAIR_OCC_BLOCK_LINES, LEGACY_BLOCK_LINES
 from ._wavelet_tree import (NODE_DTYPE, QNODE_DTYPE, SINGLE_BLOCK, build_wavelet_tree_arrays,
                             symbol_histogram)
 from .corpus import PackedMetadata
@@ -241,11 +245,6 @@ PROFILE_WT_ARITY = {"fast": 4, "small": 2}
 WT_ARITIES = (2, 4, 16)
 FAST_PAIR_STEPS = True
 PAIR_OCC_MIN_SHARE = 0.99
-# cache lines per block of the pair-occurrence tables built here (format 1.5's
-# po_block_lines; the 1.4 tables have 4, re-laid out on open): 3 lines = 304 rows, 1.84
-# lines per rank against 2.19 for 4, at 5.05 bits per row against 4.74 (docs/design.md
-# section 8g); the kernels read 3-line blocks only (ext/pair_occ.pxd)
-PAIR_OCC_BLOCK_LINES = 3
 # byte shards of at least this many rows store the pair table (256 x 257 u32 = 263 KB:
 # the row range of every 2-byte string, so a count starts two steps in); below it, the
 # table would be a visible share of the index and the searches are cache-resident anyway
@@ -737,7 +736,7 @@ def build_shard_from_symbols(text: "np.ndarray | list", doc_starts: np.ndarray, 
 def pair_occ_lines(params: dict) -> int:
     """Cache lines per block of a shard's pair-occurrence table: its ``po_block_lines``
     (format 1.5), else 4 (the 1.4 tables)."""
-    return int(params.get("po_block_lines", 4))
+    return int(params.get("po_block_lines", LEGACY_BLOCK_LINES))
 
 
 def pair_occ_tree_arrays(bwt: np.ndarray, r0: int, C: np.ndarray, sep: int,
@@ -1085,7 +1084,8 @@ def _read_params(raw, mpath: str) -> dict:
               + (["wt_rrr_super_shift"] if p["wt_bits"] in RRR_COMPACT_KINDS else [])
               + (["po_block_lines"] if "po_block_lines" in p else []))
     _check_int_params(p, needed, {**_INT_PARAMS_11, **_INT_PARAMS_RRRC,
-                                  "po_block_lines": (3, 4)}, mpath)
+                                  "po_block_lines": (PAIR_OCC_BLOCK_LINES,
+                                                     LEGACY_BLOCK_LINES)}, mpath)
     p.setdefault("sampled_encoding", "blocks")
     if p["sampled_encoding"] not in SAMPLED_ROWS_ARRAYS:
         raise CorruptIndexError(f"unknown sampled-rows encoding {p['sampled_encoding']!r}", mpath)
@@ -1252,7 +1252,6 @@ class Shard:
                    "RRR payload size", sp)
         elif p["wt_arity"] == 16:
             from ._pair_occ import pair_occ_sizes
-            _check(pair_occ_lines(p) in (3, 4), "pair-occurrence table block lines", sp)
             bw, sw = pair_occ_sizes(n_rows, pair_occ_lines(p))
             _check("wt_supers" in a and a["wt_lines"].shape[0] == bw and
                    a["wt_supers"].shape[0] == sw and shift == 63 and sigma == 256,
@@ -1410,13 +1409,13 @@ class Shard:
                and int(mo[-1]) == a["meta_blob"].shape[0]
                and bool(np.all(mo[1:] >= mo[:-1])), "metadata offsets", sp)
         relaid = {}
-        if p["wt_arity"] == 16 and pair_occ_lines(p) == 4:
+        if p["wt_arity"] == 16 and pair_occ_lines(p) == LEGACY_BLOCK_LINES:
             # a format 1.4 table: its 4-line blocks re-laid out in memory in the 3-line
             # blocks the kernels read (docs/design.md section 8g); rebuild to map it
             from ._pair_occ import relayout_4_lines
             relaid["wt_lines"], relaid["wt_supers"] = relayout_4_lines(
                 a["wt_lines"], n_rows, a["po_exc_rows"], a["po_exc_syms"], p["po_letters"])
-            kernel_params["po_block_lines"] = 3
+            kernel_params["po_block_lines"] = PAIR_OCC_BLOCK_LINES
         return {**a, **ef_arrays, **relaid}, kernel_params
 
     def doc_length(self, d: int) -> int:

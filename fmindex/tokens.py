@@ -247,7 +247,8 @@ def _iter_token_docs(inputs: Any, tokenizer: Optional[Tokenizer], text_field: st
 
 
 # --------------------------------------------------------------------------- build
-def build_token_shard(docs: List[np.ndarray], metas: "PackedMetadata | List[bytes]", out_dir: Path, *,
+def build_token_shard(docs: List[np.ndarray], metas: "PackedMetadata | List[bytes]",
+                      out_dir: Path, *,
                       sa_sample: int = 32, isa_sample: int = 64, profile: str = "fast",
                       timings: Optional[Dict[str, float]] = None) -> dict:
     """One token shard over ``docs`` (unsigned token-id arrays, original order).  The list is
