@@ -55,6 +55,12 @@ cdef enum:
     PO_FLAG = 0x8000        # in the letter-0 count: the block holds exception rows
     PO_PREV_FLAG = 0x80000000   # in the letter-1 count: the block before holds some
     PO_NONE = 0xFF          # map: the byte is not one of the 4 letters
+    PO_WINDOW_ROWS = 160    # a forward rank's digits that fm_po_rank_count covers
+
+
+cdef extern from "po_scan.h":
+    unsigned int fm_po_rank_count(const uint64_t *w, unsigned int x, unsigned int off,
+                                  bint back, bint letter) noexcept nogil
 
 
 ctypedef struct po_t:
@@ -213,9 +219,9 @@ cdef inline uint64_t _po_scan(const uint64_t *w, uint64_t x, unsigned int lo, un
 cdef inline bint _po_flagged(const uint64_t *w, bint back) noexcept nogil:
     """Whether block ``w`` holds exception rows, read from the line a rank reads anyway: its
     own counts (forward) or the next block's (``back``)."""
-    if back:
-        return (w[PO_BLOCK_WORDS + 4] & PO_PREV_FLAG) != 0
-    return (w[4] & PO_FLAG) != 0
+    # one load at a computed address: no branch on the rank's coin-toss direction
+    return (w[PO_BLOCK_WORDS * <unsigned int>back + 4]
+            & (<uint64_t>PO_PREV_FLAG if back else <uint64_t>PO_FLAG)) != 0
 
 
 cdef inline uint64_t _po_lower_bound(const uint64_t *a, uint64_t lo, uint64_t hi,
@@ -279,14 +285,17 @@ cdef inline uint64_t _po_rank(const po_t *po, unsigned int x, uint64_t i, bint l
     cdef const uint64_t *w = po.blocks + b * PO_BLOCK_WORDS
     cdef bint back = _po_backward(po, b, off)
     # the counts before this block, or before the next one minus [off, end)
+    cdef uint64_t cnt
     r = _po_count_before(po, b + back, x, letter)
-    if back:
-        r -= _po_scan(w, x, off, PO_BLOCK_ROWS, letter)
-        if _po_flagged(w, True) and (not letter or x == 0):
+    if off > PO_WINDOW_ROWS and not back:   # forward past the window: the last block only
+        cnt = _po_scan(w, x, 0, off, letter)
+    else:                                   # one window, the same work for every row
+        cnt = fm_po_rank_count(w, x, off, back, letter)
+    r = r - cnt if back else r + cnt
+    if _po_flagged(w, back) and (not letter or x == 0):       # exceptions: rare
+        if back:
             r += _po_exc_count(po, w, b, off, PO_BLOCK_ROWS, x, not letter)
-    else:
-        r += _po_scan(w, x, 0, off, letter)
-        if _po_flagged(w, False) and (not letter or x == 0):
+        else:
             r -= _po_exc_count(po, w, b, 0, off, x, not letter)
     return r
 
