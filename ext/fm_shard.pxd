@@ -16,7 +16,7 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from pair_occ cimport (po_t, po_init_arrays, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
-                       po_prefetch_rank, PO_NONE, po_prefetch_block, po_guess_rank2,
+                       po_prefetch_rank, po_prefetch_row, PO_NONE, po_prefetch_block, po_guess_rank2,
                        PO_BLOCK_ROWS)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
@@ -322,7 +322,10 @@ cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uin
         ca = po.map[P[k - 2]]
     if ca != PO_NONE and cb != PO_NONE:
         po_prefetch_rank(po, (ca << 2) | cb, s, False)
-        po_prefetch_rank(po, (ca << 2) | cb, e, False)
+        if s // PO_BLOCK_ROWS == e // PO_BLOCK_ROWS:
+            po_prefetch_row(po, e)      # one rank at s and a scan to e (po_rank2_pair)
+        else:
+            po_prefetch_rank(po, (ca << 2) | cb, e, False)
     elif cb != PO_NONE:
         po_prefetch_rank(po, cb, s, True)
         po_prefetch_rank(po, cb, e, True)

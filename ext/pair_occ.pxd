@@ -156,6 +156,15 @@ cdef inline void po_prefetch_rank(const po_t *po, unsigned int x, uint64_t i,
     _po_request_lines(po.blocks + b * PO_BLOCK_WORDS, off, back)
 
 
+cdef inline void po_prefetch_row(const po_t *po, uint64_t i) noexcept nogil:
+    """Request the line that holds row i's digit (the end of a scan within a block)."""
+    if i > po.n:
+        i = po.n
+    cdef uint64_t b = i // PO_BLOCK_ROWS
+    cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
+    fm_prefetch(po.blocks + b * PO_BLOCK_WORDS + 8 * ((PO_HEAD_WORDS + (off >> 4)) >> 3))
+
+
 cdef inline uint64_t _po_count_before(const po_t *po, uint64_t hb, unsigned int x,
                                       bint letter) noexcept nogil:
     """Rows before block hb whose pair is x (``letter``: whose BWT letter is code x):
