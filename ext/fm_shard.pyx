@@ -98,12 +98,18 @@ def pattern_refs(patterns, uint64_t max_len):
 
 
 #: count_many uses threads from this many pattern symbols on.  Waking the passive OpenMP worker
-#: costs ~50-100 us (design.md §4), and a symbol ~60 ns of one thread: with 16-byte patterns,
-#: fresh ones each call, 2 threads were 0.86x one at 128 patterns, 1.00x at 256, 1.36x at 512
+#: costs ~50-100 us (design.md §4), and a symbol 10-20 ns of one thread in a batch: with
+#: 16-byte patterns, fresh ones each call, back to back, 2 threads are 0.95-1.21x one at
+#: 4,096 symbols, 1.39x at 8,192 (C, English).  A pair-occurrence shard (DNA) takes two
+#: symbols per step at ~5 ns a symbol: 0.64x at 4,096, 1.01x at 8,192, 1.25x at 16,384,
+#: 1.47x at 32,768 (design.md §4c).
 cdef enum:
     PARALLEL_MIN_SYMBOLS = 4096
+    PAIR_PARALLEL_MIN_SYMBOLS = 8192
 
-COUNT_PARALLEL_MIN_SYMBOLS = PARALLEL_MIN_SYMBOLS       # for tests: batches below run on 1 thread
+# for tests: batches below run on 1 thread
+COUNT_PARALLEL_MIN_SYMBOLS = PARALLEL_MIN_SYMBOLS
+PAIR_COUNT_PARALLEL_MIN_SYMBOLS = PAIR_PARALLEL_MIN_SYMBOLS
 
 
 cdef void _count_run(const fm_shard_t *fm, const symbol_t **pats, const symbol_t *buf,
@@ -116,7 +122,9 @@ cdef void _count_run(const fm_shard_t *fm, const symbol_t **pats, const symbol_t
     cdef uint64_t claimed = 0
     cdef uint64_t *claim = &claimed
     cdef int k
-    if num_threads <= 1 or n < 2 * CLAIM or offsets[n] - offsets[0] < PARALLEL_MIN_SYMBOLS:
+    cdef int64_t min_symbols = (PAIR_PARALLEL_MIN_SYMBOLS if fm.wt.arity == 16
+                                else PARALLEL_MIN_SYMBOLS)
+    if num_threads <= 1 or n < 2 * CLAIM or offsets[n] - offsets[0] < min_symbols:
         fm_count_batch_at(fm, pats, buf, offsets, <uint64_t>n, total, out, NULL)
         return
     for k in prange(num_threads, schedule="static", chunksize=1, num_threads=num_threads):

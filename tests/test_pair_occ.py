@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import fmindex
 import fmindex.shard
+from fmindex._fm_shard import PAIR_COUNT_PARALLEL_MIN_SYMBOLS
 from fmindex._pair_occ import BLOCK_ROWS, PairOccTable, build_pair_occ
 from fmindex.corpus import Documents
 from fmindex.errors import CorruptIndexError, IndexFormatError
@@ -280,6 +281,9 @@ def test_dna_real_size_and_tables(tmp_path, monkeypatch):
     want = [count(docs, p) for p in pats]
     assert [idx.count(p) for p in pats] == want
     assert list(idx.count_many(pats, num_threads=2)) == want
+    # enough symbols for 2 threads on a pair-occurrence shard: both share the batch
+    k = PAIR_COUNT_PARALLEL_MIN_SYMBOLS // sum(map(len, pats)) + 1
+    assert list(idx.count_many(pats * k, num_threads=2)) == want * k
     idx.close()
     # text that is not 99% four letters keeps the 4-ary tree
     rng = random.Random(2)
