@@ -16,7 +16,7 @@ from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from pair_occ cimport (po_t, po_init_arrays, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
-                       po_prefetch_rank, po_prefetch_row, PO_NONE, po_prefetch_block, po_guess_rank2,
+                       po_prefetch_rank, po_prefetch_row, PO_NONE, po_prefetch_block, po_guess_rank2, po_guess_rank2_far,
                        PO_BLOCK_ROWS)
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
@@ -339,6 +339,8 @@ cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint6
     step's fetch overlap; True if it requested this step's lines."""
     cdef const po_t *po = &fm.wt.pocc
     cdef unsigned int ca, cb, x
+    cdef uint64_t gs, ge = 0, d
+    cdef bint two
     if k < 2 or (s == 0 and e == fm.n_rows):
         return False
     ca = po.map[P[k - 2]]
@@ -348,9 +350,28 @@ cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint6
     x = (ca << 2) | cb
     fm_po_prefetch_step(fm, P, k, s, e)
     if k > 2:
-        po_prefetch_block(po, po.c2[x] + po_guess_rank2(po, x, s))
-        if s // PO_BLOCK_ROWS != e // PO_BLOCK_ROWS:
-            po_prefetch_block(po, po.c2[x] + po_guess_rank2(po, x, e))
+        gs = po.c2[x] + po_guess_rank2(po, x, s)
+        po_prefetch_block(po, gs)
+        two = s // PO_BLOCK_ROWS != e // PO_BLOCK_ROWS
+        if two:
+            ge = po.c2[x] + po_guess_rank2(po, x, e)
+            po_prefetch_block(po, ge)
+        # and up to po.ahead steps after that one, from the superblock counts at the
+        # guessed rows (po_guess_rank2_far): their fetches then run beside the next
+        # step's instead of one after the other
+        d = 4
+        while d < k and d <= 2 * po.ahead:
+            ca = po.map[P[k - d]]
+            cb = po.map[P[k - d + 1]]
+            if ca == PO_NONE or cb == PO_NONE:
+                break
+            x = (ca << 2) | cb
+            gs = po.c2[x] + po_guess_rank2_far(po, x, gs)
+            po_prefetch_block(po, gs)
+            if two:
+                ge = po.c2[x] + po_guess_rank2_far(po, x, ge)
+                po_prefetch_block(po, ge)
+            d += 2
     return True
 
 

@@ -5,6 +5,8 @@ The shard is built from named arrays (numpy arrays or read-only memory maps,
 see fmindex/shard.py for the files) and never copies them.  Validation of the
 arrays happens in Python before any kernel runs; the kernels trust them.
 """
+import os
+
 import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -21,6 +23,7 @@ from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, 
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
+from pair_occ cimport po_n_blocks, PO_BLOCK_WORDS
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size)
@@ -301,6 +304,27 @@ cdef uint64_t _kmer_entry_errors(const fm_shard_t *loc, const uint32_t *kmer,
     return 0
 
 
+def _last_level_cache_bytes():
+    """The last-level cache's size as the OS reports it (32 MiB when it does not)."""
+    for name in ("SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE"):
+        try:
+            v = os.sysconf(name)
+        except (ValueError, OSError):
+            continue
+        if v and v > 0:
+            return int(v)
+    return 32 << 20
+
+
+#: bytes of cache that a pair-occurrence table must exceed before one search requests the
+#: blocks of several steps ahead from guesses (design.md §4c): on a table that stays cached
+#: the guesses cost more (1.1-1.3x the time of a count) than they hide
+LAST_LEVEL_CACHE_BYTES = _last_level_cache_bytes()
+
+#: steps past the next one that a search over a large pair-occurrence table requests
+SEARCH_AHEAD = 4
+
+
 cdef class FMShard:
     """One FM-index shard over documents; all positions are shard-local."""
     cdef fm_shard_t fm
@@ -311,6 +335,23 @@ cdef class FMShard:
         self.arrays = arrays
         fm_shard_init(&self.fm, arrays, params)
         self.num_bytes = params["num_bytes"]
+        if (self.fm.wt.arity == 16
+                and po_n_blocks(self.fm.wt.pocc.n) * PO_BLOCK_WORDS * 8 > LAST_LEVEL_CACHE_BYTES):
+            self.fm.wt.pocc.ahead = SEARCH_AHEAD
+
+    @property
+    def search_ahead(self):
+        """Steps past the next one whose blocks a single count over a pair-occurrence
+        table requests from guessed rows: SEARCH_AHEAD when the table is larger than the
+        last-level cache, else 0.  Settable (0-16), for tests and benchmarks; answers never
+        depend on it."""
+        return self.fm.wt.pocc.ahead
+
+    @search_ahead.setter
+    def search_ahead(self, unsigned int k):
+        if k > 16:
+            raise ValueError("search_ahead must be in 0..16")
+        self.fm.wt.pocc.ahead = k
 
     @property
     def n_docs(self):
