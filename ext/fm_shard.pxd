@@ -12,12 +12,14 @@ can never cross a document boundary and backward search needs no correction.
 All kernels are ``noexcept nogil`` and allocate nothing.
 """
 from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t, uint8_t
-from wavelet_tree cimport wt_t, wt_rank_pair, wt_inverse_select
+from wavelet_tree cimport (wt_t, wt_rank_pair, wt_inverse_select, qwt_guess_rank,
+                           qwt_prefetch_root)
 from packed_ints cimport packed_t, packed_get, packed_init
 from wavelet_tree cimport wt_init
 from pair_occ cimport (po_t, po_init_arrays, po_rank2, po_rank2_pair, po_prefetch, po_pair_at,
                        po_prefetch_rank, po_prefetch_row, PO_NONE, po_prefetch_block, po_guess_rank2, po_guess_rank2_far,
                        PO_BLOCK_ROWS)
+from quad_vector cimport QV_LINE_DIGITS
 from sampled_rows cimport sampled_rows_t, sampled_rank
 from bits cimport fm_prefetch
 from elias_fano cimport ef_t, ef_init, ef_get, ef_get_pair, ef_predecessor, ef_predecessor_at, ef_low
@@ -417,6 +419,30 @@ cdef inline bint fm_po_step(const fm_shard_t *fm, const uint8_t *P, uint64_t *k,
     return a < z
 
 
+cdef inline void _qwt_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint64_t k,
+                                   uint64_t s, uint64_t e) noexcept nogil:
+    """For one search over 4-ary trees whose lines do not stay cached (wt.qahead > 0): the
+    step at k (> 0) ranks P[k-1] at [s, e).  Request the root lines of the next wt.qahead
+    steps at rows guessed from the block table (qwt_guess_rank), each from the row guessed
+    for the step before, so that they are fetched beside this step's levels instead of
+    after them."""
+    cdef const wt_t *wt = &fm.wt
+    cdef uint64_t d = 0
+    cdef uint32_t c
+    cdef bint two = e - s > QV_LINE_DIGITS
+    while d < wt.qahead and d + 1 < k:
+        c = P[k - 1 - d]
+        if c >= wt.sigma or c == fm.sep:
+            return
+        s = fm.C[c] + qwt_guess_rank(wt, c, s)
+        qwt_prefetch_root(wt, s)
+        if two:
+            e = fm.C[c] + qwt_guess_rank(wt, c, e)
+            qwt_prefetch_root(wt, e)
+            two = e > s and e - s > QV_LINE_DIGITS
+        d += 1
+
+
 cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P, uint64_t m,
                                         uint64_t *sp) noexcept nogil:
     """Rows [sp, sp + count) of the suffixes prefixed by P; returns count.  m >= 1.
@@ -449,6 +475,9 @@ cdef inline uint64_t fm_backward_search(const fm_shard_t *fm, const symbol_t *P,
             s = fm.C[c]
             e = fm.C[c + 1]
             continue
+        if symbol_t is uint8_t:
+            if fm.wt.qahead:
+                _qwt_request_ahead(fm, P, k + 1, s, e)
         wt_rank_pair(&fm.wt, c, &s, &e)
         if s >= e:
             sp[0] = 0

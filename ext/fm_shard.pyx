@@ -24,6 +24,7 @@ from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAI
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
 from pair_occ cimport po_n_blocks, PO_BLOCK_WORDS
+from quad_vector cimport QV_LINE_WORDS
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size)
@@ -304,25 +305,45 @@ cdef uint64_t _kmer_entry_errors(const fm_shard_t *loc, const uint32_t *kmer,
     return 0
 
 
-def _last_level_cache_bytes():
-    """The last-level cache's size as the OS reports it (32 MiB when it does not)."""
-    for name in ("SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE"):
+def _cache_bytes(unsigned int level, default):
+    """Size of this CPU's data (or unified) cache of ``level``, from Linux's sysfs
+    (os.sysconf knows no cache sizes); ``default`` where that is not readable."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return default
+    for name in sorted(names):
         try:
-            v = os.sysconf(name)
-        except (ValueError, OSError):
+            with open(os.path.join(base, name, "level")) as fh:
+                lv = int(fh.read())
+            with open(os.path.join(base, name, "type")) as fh:
+                kind = fh.read().strip()
+            with open(os.path.join(base, name, "size")) as fh:
+                size = fh.read().strip()
+        except (OSError, ValueError):
             continue
-        if v and v > 0:
-            return int(v)
-    return 32 << 20
+        if lv != level or kind == "Instruction" or not size:
+            continue
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:].upper(), 1)
+        try:
+            return int(size.rstrip("KkMmGg")) * mult
+        except ValueError:
+            return default
+    return default
 
 
-#: bytes of cache that a pair-occurrence table must exceed before one search requests the
-#: blocks of several steps ahead from guesses (design.md §4c): on a table that stays cached
-#: the guesses cost more (1.1-1.3x the time of a count) than they hide
-LAST_LEVEL_CACHE_BYTES = _last_level_cache_bytes()
+#: a pair-occurrence table larger than the last-level cache makes one search request the
+#: blocks of several steps ahead from guesses, and 4-ary trees larger than twice the L2 the
+#: root lines of the next steps (design.md §4c): smaller ones stay cached, and the
+#: guesses cost them more (1.07-1.3x the time of a count) than they hide
+LAST_LEVEL_CACHE_BYTES = _cache_bytes(3, 32 << 20)
+L2_CACHE_BYTES = _cache_bytes(2, 1 << 20)
 
 #: steps past the next one that a search over a large pair-occurrence table requests
 SEARCH_AHEAD = 4
+#: steps whose root lines a search over large 4-ary trees requests
+TREE_SEARCH_AHEAD = 2
 
 
 cdef class FMShard:
@@ -338,20 +359,29 @@ cdef class FMShard:
         if (self.fm.wt.arity == 16
                 and po_n_blocks(self.fm.wt.pocc.n) * PO_BLOCK_WORDS * 8 > LAST_LEVEL_CACHE_BYTES):
             self.fm.wt.pocc.ahead = SEARCH_AHEAD
+        if (self.fm.wt.arity == 4
+                and self.fm.wt.quad.n_lines * QV_LINE_WORDS * 8 > 2 * L2_CACHE_BYTES):
+            self.fm.wt.qahead = TREE_SEARCH_AHEAD
 
     @property
     def search_ahead(self):
-        """Steps past the next one whose blocks a single count over a pair-occurrence
-        table requests from guessed rows: SEARCH_AHEAD when the table is larger than the
-        last-level cache, else 0.  Settable (0-16), for tests and benchmarks; answers never
-        depend on it."""
+        """Steps ahead whose lines a single count requests from guessed rows: over a
+        pair-occurrence table, steps past the next one (SEARCH_AHEAD); over 4-ary trees, the
+        next steps' root lines (TREE_SEARCH_AHEAD); 0 when the structure stays cached (a
+        table within the last-level cache, trees within twice the L2), and for other trees.  Settable (0-16), for tests and benchmarks; answers
+        never depend on it."""
+        if self.fm.wt.arity == 4:
+            return self.fm.wt.qahead
         return self.fm.wt.pocc.ahead
 
     @search_ahead.setter
     def search_ahead(self, unsigned int k):
         if k > 16:
             raise ValueError("search_ahead must be in 0..16")
-        self.fm.wt.pocc.ahead = k
+        if self.fm.wt.arity == 4:
+            self.fm.wt.qahead = k
+        elif self.fm.wt.arity == 16:
+            self.fm.wt.pocc.ahead = k
 
     @property
     def n_docs(self):

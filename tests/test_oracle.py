@@ -144,7 +144,16 @@ def test_oracle_hypothesis(tmp_path_factory, block_shift, docs, data):
     assert ("tetra_rows" in arrays) == ("tri_rows" in arrays and _PROFILE["pairs"] == "tetra")
     assert ("ngram_rows" in arrays) == ("tri_rows" in arrays and (
         _PROFILE["pairs"] == "ngram" or (_PROFILE["pairs"] == "ngram-few" and n >= 32)))
-    check_all(idx, docs, patterns_for(docs, data))
+    pats = patterns_for(docs, data)
+    check_all(idx, docs, pats)
+    # one search's guessed lines ahead (large shards only, by default): never an answer
+    fm = idx.shards[0].fm
+    if idx.shards[0].params["wt_arity"] in (4, 16):
+        want = [idx.count(p) for p in pats]
+        for ahead in (1, 2, 16):
+            fm.search_ahead = ahead
+            assert [idx.count(p) for p in pats] == want, ahead
+        fm.search_ahead = 0
     check_docs(idx, docs)
     for _ in range(5):
         d = data.draw(st.integers(0, len(docs) - 1))
@@ -253,6 +262,13 @@ def test_real_text_counts_and_locate(moby):
             i = int(rng.integers(0, len(d) - 64))
             pats.append(d[i:i + int(rng.choice([1, 2, 4, 8, 16, 32, 64]))])
     check_all(idx, docs, pats)
+    fm = idx.shards[0].fm                       # lines guessed ahead, as large shards do
+    before = fm.search_ahead
+    fm.search_ahead = 2
+    try:
+        check_all(idx, docs, pats)
+    finally:
+        fm.search_ahead = before
 
 
 def test_real_text_round_trip(moby):
