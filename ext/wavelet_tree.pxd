@@ -168,9 +168,10 @@ cdef inline unsigned int wt_entry_len(uint64_t e) noexcept nogil:
 cdef inline uint64_t qwt_guess_rank(const wt_t *wt, uint32_t c, uint64_t i) noexcept nogil:
     """An estimate of wt_rank(c, i) (arity 4; i <= n) from the block table alone (its counts
     of c before i's block and before the next one, interpolated): within 32 rows for half
-    of the rows, 112 for 65% (62 MB of English).  Reads no line of the tree."""
-    if i > wt.n:
-        i = wt.n
+    of the rows, 112 for 65% (62 MB of English).  Reads no line of the tree.  i = n reads
+    as n - 1: the table's last row is the totals, and a block of n's own may not exist."""
+    if i >= wt.n:
+        i = wt.n - 1 if wt.n else 0
     cdef const uint64_t *t = wt.table + (i >> wt.block_shift) * wt.sigma + c
     cdef uint64_t c0 = t[0] >> WT_COUNT_SHIFT, c1 = t[wt.sigma] >> WT_COUNT_SHIFT
     if c1 < c0:                     # only a damaged index

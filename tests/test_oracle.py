@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +335,25 @@ def test_metadata_with_a_lone_surrogate_round_trips(tmp_path_factory, tmp_path):
     assert idx.document(0).metadata == {"id": "\ud800x"}
     assert idx.document(1).metadata == {"id": "café"}
     assert idx.count("ab") == 2
+
+
+def test_guessed_lines_ahead_at_the_last_block(tmp_path_factory, monkeypatch):
+    """Rows guessed ahead (search_ahead) next to the end of the BWT, with n a multiple of the
+    block length (the table then has no block of n's own; qwt_guess_rank reads n - 1's):
+    every count stays the oracle's, with 0, 1, 2 and 16 steps guessed ahead."""
+    import fmindex.shard
+    monkeypatch.setattr(fmindex.shard, "BYTE_BLOCK_SHIFT", 4)        # blocks of 16 rows
+    rng = random.Random(5)
+    for total in (30, 46, 62, 94):      # n = (total - 1) bytes + 2 separators + 1 = 16 k
+        docs = [bytes(rng.choice(b"xyz~ab") for _ in range(total // 2)),
+                bytes(rng.choice(b"xyz~ab") for _ in range(total - total // 2 - 1))]
+        idx = build(tmp_path_factory, docs, profile="fast")
+        sh = idx.shards[0]
+        assert sh.params["wt_arity"] == 4 and sh.params["n_rows"] % 16 == 0
+        pats = [b"~", b"~~", b"~~~", b"z~", b"yz~~", b"xyz~~", b"~~~~~~"]
+        pats += [d[i:i + m] for d in docs for m in (3, 6, 11) for i in (0, len(d) - m)]
+        want = [len(occurrences(docs, p)) for p in pats]
+        for ahead in (0, 1, 2, 16):
+            sh.fm.search_ahead = ahead
+            assert [idx.count(p) for p in pats] == want, ahead
+        idx.close()
