@@ -895,12 +895,16 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
                 pass
         shutil.rmtree(root / SPOOL_DIR, ignore_errors=True)
         fmt.fsync_dir(root)
-        fmt.publish_dir(root, out)
-        for stale in partial_builds(out):            # older interrupted builds of out
+        # older interrupted builds of out go first: this one holds all they could give, and
+        # a kill between the rename into place and their removal would leave them behind
+        for stale in partial_builds(out):
+            if stale == root:
+                continue
             fd = _lock(stale)
             if fd is not None:
                 shutil.rmtree(stale, ignore_errors=True)
                 _unlock(fd)
+        fmt.publish_dir(root, out)
     except BaseException as e:
         keep = keep_partial and root.exists() and any(
             s["status"] == "done" or _spool_ok(root, s) for s in journal.shards) \
