@@ -333,6 +333,14 @@ cdef inline void fm_po_prefetch_step(const fm_shard_t *fm, const uint8_t *P, uin
         po_prefetch_rank(po, cb, e, True)
 
 
+cdef inline int _po_pair_code(const po_t *po, const uint8_t *P, uint64_t j) noexcept nogil:
+    """The pair digit of P[j], P[j+1] (both letters), or -1."""
+    cdef unsigned int ca = po.map[P[j]], cb = po.map[P[j + 1]]
+    if ca == PO_NONE or cb == PO_NONE:
+        return -1
+    return <int>((ca << 2) | cb)
+
+
 cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint64_t k,
                                    uint64_t s, uint64_t e) noexcept nogil:
     """For one search (fm_backward_search): when the step at k is a two-letter step on a
@@ -340,16 +348,14 @@ cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint6
     from this step's counts (po_guess_rank2), so that this step's scan and the next
     step's fetch overlap; True if it requested this step's lines."""
     cdef const po_t *po = &fm.wt.pocc
-    cdef unsigned int ca, cb, x
+    cdef int x
     cdef uint64_t gs, ge = 0, d
     cdef bint two
     if k < 2 or (s == 0 and e == fm.n_rows):
         return False
-    ca = po.map[P[k - 2]]
-    cb = po.map[P[k - 1]]
-    if ca == PO_NONE or cb == PO_NONE:
+    x = _po_pair_code(po, P, k - 2)
+    if x < 0:
         return False
-    x = (ca << 2) | cb
     fm_po_prefetch_step(fm, P, k, s, e)
     if k > 2:
         gs = po.c2[x] + po_guess_rank2(po, x, s)
@@ -363,11 +369,9 @@ cdef inline bint _po_request_ahead(const fm_shard_t *fm, const uint8_t *P, uint6
         # step's instead of one after the other
         d = 4
         while d < k and d <= 2 * po.ahead:
-            ca = po.map[P[k - d]]
-            cb = po.map[P[k - d + 1]]
-            if ca == PO_NONE or cb == PO_NONE:
+            x = _po_pair_code(po, P, k - d)
+            if x < 0:
                 break
-            x = (ca << 2) | cb
             gs = po.c2[x] + po_guess_rank2_far(po, x, gs)
             po_prefetch_block(po, gs)
             if two:

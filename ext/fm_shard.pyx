@@ -23,8 +23,6 @@ from fm_shard cimport (fm_shard_t, symbol_t, fm_shard_init, fm_backward_search, 
 from fm_batch cimport fm_locate_batch, fm_extract_batch, fm_count_batch_at, CLAIM
 from wavelet_tree cimport wt_rank, wt_rank_pair
 from elias_fano cimport ef_t, ef_predecessor_at, ef_next_one, ef_low
-from pair_occ cimport po_n_blocks, PO_BLOCK_WORDS
-from quad_vector cimport QV_LINE_WORDS
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size)
@@ -305,40 +303,39 @@ cdef uint64_t _kmer_entry_errors(const fm_shard_t *loc, const uint32_t *kmer,
     return 0
 
 
-def _cache_bytes(unsigned int level, default):
-    """Size of this CPU's data (or unified) cache of ``level``, from Linux's sysfs
-    (os.sysconf knows no cache sizes); ``default`` where that is not readable."""
+def _cache_sizes():
+    """{level: bytes} of this CPU's data (or unified) caches, from Linux's sysfs (os.sysconf
+    knows no cache sizes); empty where that is not readable."""
     base = "/sys/devices/system/cpu/cpu0/cache"
+    sizes = {}
     try:
-        names = os.listdir(base)
+        names = sorted(os.listdir(base))
     except OSError:
-        return default
-    for name in sorted(names):
+        return sizes
+    for name in names:
         try:
             with open(os.path.join(base, name, "level")) as fh:
-                lv = int(fh.read())
+                level = int(fh.read())
             with open(os.path.join(base, name, "type")) as fh:
                 kind = fh.read().strip()
             with open(os.path.join(base, name, "size")) as fh:
                 size = fh.read().strip()
+            mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:].upper(), 1)
+            value = int(size.rstrip("KkMmGg")) * mult
         except (OSError, ValueError):
             continue
-        if lv != level or kind == "Instruction" or not size:
-            continue
-        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:].upper(), 1)
-        try:
-            return int(size.rstrip("KkMmGg")) * mult
-        except ValueError:
-            return default
-    return default
+        if kind != "Instruction":
+            sizes.setdefault(level, value)
+    return sizes
 
 
 #: a pair-occurrence table larger than the last-level cache makes one search request the
 #: blocks of several steps ahead from guesses, and 4-ary trees larger than twice the L2 the
 #: root lines of the next steps (design.md §4c): smaller ones stay cached, and the
 #: guesses cost them more (1.07-1.3x the time of a count) than they hide
-LAST_LEVEL_CACHE_BYTES = _cache_bytes(3, 32 << 20)
-L2_CACHE_BYTES = _cache_bytes(2, 1 << 20)
+_CACHES = _cache_sizes()
+LAST_LEVEL_CACHE_BYTES = _CACHES.get(3, 32 << 20)
+L2_CACHE_BYTES = _CACHES.get(2, 1 << 20)
 
 #: steps past the next one that a search over a large pair-occurrence table requests
 SEARCH_AHEAD = 4
@@ -356,11 +353,10 @@ cdef class FMShard:
         self.arrays = arrays
         fm_shard_init(&self.fm, arrays, params)
         self.num_bytes = params["num_bytes"]
-        if (self.fm.wt.arity == 16
-                and po_n_blocks(self.fm.wt.pocc.n) * PO_BLOCK_WORDS * 8 > LAST_LEVEL_CACHE_BYTES):
+        # the pair-occurrence table and the 4-ary trees' lines are both "wt_lines"
+        if self.fm.wt.arity == 16 and arrays["wt_lines"].nbytes > LAST_LEVEL_CACHE_BYTES:
             self.fm.wt.pocc.ahead = SEARCH_AHEAD
-        if (self.fm.wt.arity == 4
-                and self.fm.wt.quad.n_lines * QV_LINE_WORDS * 8 > 2 * L2_CACHE_BYTES):
+        if self.fm.wt.arity == 4 and arrays["wt_lines"].nbytes > 2 * L2_CACHE_BYTES:
             self.fm.wt.qahead = TREE_SEARCH_AHEAD
 
     @property
@@ -368,8 +364,8 @@ cdef class FMShard:
         """Steps ahead whose lines a single count requests from guessed rows: over a
         pair-occurrence table, steps past the next one (SEARCH_AHEAD); over 4-ary trees, the
         next steps' root lines (TREE_SEARCH_AHEAD); 0 when the structure stays cached (a
-        table within the last-level cache, trees within twice the L2), and for other trees.  Settable (0-16), for tests and benchmarks; answers
-        never depend on it."""
+        table within the last-level cache, trees within twice the L2), and for other trees.
+        Settable (0-16), for tests and benchmarks; answers never depend on it."""
         if self.fm.wt.arity == 4:
             return self.fm.wt.qahead
         return self.fm.wt.pocc.ahead

@@ -119,13 +119,18 @@ cdef inline bint _po_backward(const po_t *po, uint64_t b, unsigned int off) noex
     return off > PO_BLOCK_ROWS // 2 and (b + 1) * PO_BLOCK_ROWS <= po.n
 
 
+cdef inline unsigned int _po_line(unsigned int off) noexcept nogil:
+    """The line (0..PO_LAST_LINE) of a block that holds digit ``off``."""
+    return (PO_HEAD_WORDS + (off >> 4)) >> 3
+
+
 cdef inline void _po_request_lines(const uint64_t *w, unsigned int off,
                                    unsigned int back) noexcept nogil:
     """The lines a rank at digit ``off`` of block ``w`` reads: from the block's first line
     to off's (forward), or from off's to the next block's first (``back``).  Four requests,
     some of them the same line, chosen without a branch: loops over a varying number of
     lines cost two mispredictions per call."""
-    cdef unsigned int line = (PO_HEAD_WORDS + (off >> 4)) >> 3     # 0..PO_LAST_LINE
+    cdef unsigned int line = _po_line(off)
     # forward: lines 0, line - 1 (or 0), line; backward: line, line + 1 (or the last),
     # the last, next 0
     cdef unsigned int mid = ((line + 1 - (line == PO_LAST_LINE)) if back
@@ -165,7 +170,7 @@ cdef inline void po_prefetch_row(const po_t *po, uint64_t i) noexcept nogil:
         i = po.n
     cdef uint64_t b = i // PO_BLOCK_ROWS
     cdef unsigned int off = <unsigned int>(i - b * PO_BLOCK_ROWS)
-    fm_prefetch(po.blocks + b * PO_BLOCK_WORDS + 8 * ((PO_HEAD_WORDS + (off >> 4)) >> 3))
+    fm_prefetch(po.blocks + b * PO_BLOCK_WORDS + 8 * _po_line(off))
 
 
 cdef inline uint64_t _po_count_before(const po_t *po, uint64_t hb, unsigned int x,

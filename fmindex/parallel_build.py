@@ -895,11 +895,10 @@ def build_index(inputs: Any, out_dir: "str | os.PathLike", *, text_field: str = 
                 pass
         shutil.rmtree(root / SPOOL_DIR, ignore_errors=True)
         fmt.fsync_dir(root)
-        # older interrupted builds of out go first: this one holds all they could give, and
-        # a kill between the rename into place and their removal would leave them behind
+        # older interrupted builds of out go first (not this one: its journal is gone, so
+        # partial_builds no longer lists it): this one holds all they could give, and a
+        # kill between the rename into place and their removal would leave them behind
         for stale in partial_builds(out):
-            if stale == root:
-                continue
             fd = _lock(stale)
             if fd is not None:
                 shutil.rmtree(stale, ignore_errors=True)
