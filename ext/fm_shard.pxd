@@ -68,6 +68,8 @@ ctypedef struct fm_shard_t:
     const uint32_t *kmer       # (2 * 4^kmer_k,) first row, count of each k-mer (code order)
     const uint8_t *kmer_map    # (256,) code 0..3 of each of the 4 bytes, KMER_ABSENT else
     uint64_t kmer_k
+    uint64_t absent[4]         # bit c: byte c starts no pattern's match (it does not occur,
+                               # is >= sigma or is the separator)
 
 ctypedef fused symbol_t:
     uint8_t     # byte corpora
@@ -296,10 +298,19 @@ cdef inline uint64_t fm_table_start(const fm_shard_t *fm, const uint8_t *p, uint
                                     uint64_t *s, uint64_t *e) noexcept nogil:
     """The rows of the longest suffix of p[0..k) (k >= 1) that a lookup table holds (k-mer,
     n-gram, 4/5-gram, triple or pair table, in that order), into [s, e); returns how many
-    symbols it covered (0: none, [s, e) untouched)."""
-    cdef uint64_t got = 0
+    symbols it covered (0: none, [s, e) untouched).  A byte among the last NGRAM_MAX that
+    the shard does not hold (or the separator) is answered at once, with no rows and no
+    table line read: the suffix from it on is covered, and empty.  A miss such as random
+    text against DNA then costs no n-gram probe."""
+    cdef uint64_t got = 0, i = k, lo = k - NGRAM_MAX if k > NGRAM_MAX else 0
     if fm.kmer != NULL and k >= fm.kmer_k and fm_kmer_range(fm, p, k, s, e):
         return fm.kmer_k
+    while i > lo:               # 32 bytes of bits, always cached
+        i -= 1
+        if (fm.absent[p[i] >> 6] >> (p[i] & 63)) & 1:
+            s[0] = 0
+            e[0] = 0
+            return k - i
     if fm.ngram != NULL and k >= NGRAM_MIN:
         got = fm_ngram_range(fm, p, k, s, e)
     elif fm.tetra != NULL and k >= 4:
@@ -673,6 +684,7 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
         rrr_super_shift = params["wt_rrr_super_shift"]
     cdef const uint64_t[::1] root_start
     cdef const uint64_t *quad_root_start = NULL
+    cdef unsigned int c
     if params.get("wt_arity", 2) == 4:
         supers = arrays["wt_supers"]
         quad_supers = &supers[0]
@@ -698,6 +710,11 @@ cdef inline int fm_shard_init(fm_shard_t *fm, dict arrays, dict params) except -
                        n_rows, params["po_letters"], C)
         fm.wt.arity = 16
     fm.sep = params["sep"]
+    for c in range(256):
+        if c >= fm.wt.sigma or c == fm.sep or fm.C[c + 1] == fm.C[c]:
+            fm.absent[c >> 6] |= (<uint64_t>1) << (c & 63)
+        else:
+            fm.absent[c >> 6] &= ~((<uint64_t>1) << (c & 63))
     fm.r0 = params["r0"]
     fm.n_rows = n_rows
     fm.sa_rate = params["sa_sample"]

@@ -84,6 +84,15 @@ def patterns_for(docs, data):
     pats.append(data.draw(st.binary(min_size=1, max_size=4)))
     pats.append(max(docs, key=len) + b"x")     # longer than any document
     pats.append(bytes([min(b"".join(docs) or b"\0")]))   # smallest byte present
+    # a byte the corpus lacks, last, inside the last 8 bytes (what the lookup tables
+    # cover) or before them, in a pattern whose other bytes occur as a substring
+    absent = sorted(set(range(256)) - set(b"".join(docs)))
+    long_doc = max(docs, key=len)
+    if absent and len(long_doc) >= 12:
+        z = bytes([absent[data.draw(st.integers(0, len(absent) - 1))]])
+        i = data.draw(st.integers(0, len(long_doc) - 12))
+        t = long_doc[i:i + 12]
+        pats += [t + z, t[:9] + z + t[9:], t[:4] + z + t[4:], z + t, t[:1] + z + t[1:]]
     return pats
 
 

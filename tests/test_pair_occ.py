@@ -194,6 +194,13 @@ def dna_patterns(docs, rng):
                 pats.append(text[i:i + m])
     pats += [a[-3:] + b[:3] for a, b in zip(docs, docs[1:]) if a and b][:5]
     pats.append(max(docs, key=len) + b"A")
+    # a byte no document holds (and the separator), last, inside the last 8 bytes or
+    # before them: answered before any table line is read
+    for z in (b"Z", b"\x01"):
+        if len(text) > 12:
+            i = rng.randrange(len(text) - 12)
+            t = text[i:i + 12]
+            pats += [t + z, t[:6] + z + t[6:], z + t, t[:2] + z + t[2:]]
     return pats
 
 
