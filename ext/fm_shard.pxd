@@ -68,7 +68,7 @@ ctypedef struct fm_shard_t:
     const uint32_t *kmer       # (2 * 4^kmer_k,) first row, count of each k-mer (code order)
     const uint8_t *kmer_map    # (256,) code 0..3 of each of the 4 bytes, KMER_ABSENT else
     uint64_t kmer_k
-    uint64_t absent[4]         # bit c: byte c starts no pattern's match (it does not occur,
+    uint64_t absent[4]         # bit c: no pattern holding byte c occurs (c does not occur,
                                # is >= sigma or is the separator)
 
 ctypedef fused symbol_t:
